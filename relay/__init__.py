@@ -1,0 +1,1 @@
+"""mentor-relay: an email-first relay for online mentoring programs."""

@@ -1,0 +1,160 @@
+"""Frozen value types passed between the stages of a message's path.
+
+Nothing here touches sockets, the database or the clock: every stage takes
+these values in and gives new ones back, so each stage can be tested alone.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class Role(str, enum.Enum):
+    MENTOR = "mentor"
+    MENTEE = "mentee"
+    MODERATOR = "moderator"
+    COORDINATOR = "coordinator"
+
+
+STAFF_ROLES = frozenset({Role.MODERATOR, Role.COORDINATOR})
+
+
+class Action(str, enum.Enum):
+    """What the policy decides for a message, mildest first."""
+
+    DELIVER = "deliver"
+    FLAG = "flag"  # deliver and tell the moderators
+    HOLD = "hold"  # keep until a moderator approves
+    REJECT = "reject"  # refuse at SMTP time
+
+    @property
+    def weight(self) -> int:
+        return _ACTION_WEIGHT[self]
+
+
+_ACTION_WEIGHT = {Action.DELIVER: 0, Action.FLAG: 1, Action.HOLD: 2, Action.REJECT: 3}
+
+
+class Severity(str, enum.Enum):
+    NORMAL = "normal"
+    URGENT = "urgent"  # safeguarding: notices say so loudly
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What the SMTP conversation said, before the message is read."""
+
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    peer: str = ""
+    helo: str = ""
+    received_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """The readable content of a message, as the policy rules see it.
+
+    Built by ``relay.intake.parse.inspect``; every text is already decoded.
+    """
+
+    subject: str = ""
+    from_address: str = ""
+    from_name: str = ""
+    texts: tuple[str, ...] = ()  # text/plain parts
+    htmls: tuple[str, ...] = ()  # text/html parts, raw markup
+    attachments: tuple[Attachment, ...] = ()
+    encrypted: bool = False  # multipart/encrypted, S/MIME, PGP blocks
+    signed: bool = False  # multipart/signed, PGP signatures or keys
+    problems: tuple[str, ...] = ()  # why the relay could not read it fully
+    auto_submitted: str = ""  # RFC 3834 value or "" for a person's mail
+    message_id: str = ""
+    in_reply_to: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    size: int = 0
+
+
+@dataclass(frozen=True)
+class Participant:
+    id: int
+    program_id: int
+    email: str
+    alias: str
+    handle: str
+    role: Role
+    status: str = "active"
+    premoderate: bool = False
+    timezone: str = ""
+    display_name: str = ""
+    away_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PolicyContext:
+    """What the rules may know beyond the message itself."""
+
+    program_name: str = "default"
+    region: str = "US"  # default region for phone numbers
+    sender: Participant | None = None
+    recipients: tuple[Participant, ...] = ()
+    pairing_message_count: int = 0  # messages already exchanged in the pairing
+    known_addresses: frozenset[str] = frozenset()  # participants' real addresses and aliases
+    relay_domain: str = ""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule that fired, with the evidence a moderator needs."""
+
+    rule: str
+    action: Action
+    reason: str
+    excerpt: str = ""
+    severity: Severity = Severity.NORMAL
+
+
+@dataclass(frozen=True)
+class Verdict:
+    action: Action
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def urgent(self) -> bool:
+        return any(f.severity is Severity.URGENT for f in self.findings)
+
+    @staticmethod
+    def combine(findings: tuple[Finding, ...] | list[Finding]) -> "Verdict":
+        findings = tuple(findings)
+        action = max((f.action for f in findings), key=lambda a: a.weight, default=Action.DELIVER)
+        return Verdict(action=action, findings=findings)
+
+
+@dataclass(frozen=True)
+class MaskContext:
+    """Everything the masked copy of one message for one recipient depends on."""
+
+    domain: str
+    sender_handle: str
+    sender_alias: str
+    recipient_email: str
+    recipient_handle: str
+    message_id: str  # the relay's Message-ID for this copy, with angle brackets
+    date: datetime
+    in_reply_to: tuple[str, ...] = ()  # already mapped to ids the recipient knows
+    references: tuple[str, ...] = ()
+    # lower-cased real address -> alias, for every participant the message may name
+    address_map: dict[str, str] = field(default_factory=dict)
+    # real display name -> handle (names learned from From headers)
+    name_map: dict[str, str] = field(default_factory=dict)
+    reply_to: str = ""  # e.g. a circle alias, so replies go back to the circle
+    extra_headers: tuple[tuple[str, str], ...] = ()  # List-Id, X-Mentor-Relay-Program, ...
+    strip_remote_images: bool = False
