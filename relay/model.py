@@ -120,6 +120,7 @@ class Finding:
     reason: str
     excerpt: str = ""
     severity: Severity = Severity.NORMAL
+    match: str = ""  # the matched text itself, as it appears in the excerpt, to highlight
 
 
 @dataclass(frozen=True)
