@@ -159,3 +159,19 @@ class MaskContext:
     reply_to: str = ""  # e.g. a circle alias, so replies go back to the circle
     extra_headers: tuple[tuple[str, str], ...] = ()  # List-Id, X-Mentor-Relay-Program, ...
     strip_remote_images: bool = False
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """A participant message just written to the store (handed to after-store hooks)."""
+
+    id: int
+    program_id: int
+    sender: Participant
+    recipients: tuple[Participant, ...]
+    pairing_id: int | None
+    verdict: Verdict
+    inspection: Inspection
+    delivery_ids: tuple[int, ...]
+    received_at: datetime
+    circle_id: int | None = None

@@ -1,7 +1,7 @@
 """Every table of the store, in one place.
 
 The schema is owned by Alembic (``relay/store/migrations``); a test checks
-that the migrations and these classes agree. Times are naive UTC datetimes.
+that the migrations and these classes agree. Times are timezone-aware UTC datetimes.
 """
 
 from __future__ import annotations

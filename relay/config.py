@@ -1,0 +1,139 @@
+"""Settings from the environment and ``.env``, validated once at start.
+
+There is no global settings object: ``load_settings`` is called by the entry
+points and the result is passed down. Every setting is documented in
+``config/relay.env.example``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+from dotenv import dotenv_values
+
+SENDER_AUTH_MODES = ("dmarc", "authres", "none")
+SMARTHOST_TLS_MODES = ("starttls", "tls", "none")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    domain: str = "relay.localhost"
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 2525
+    smarthost: str = ""  # host:port; empty = local Maildir
+    smarthost_tls: str = "starttls"
+    smarthost_user: str = ""
+    smarthost_password: str = ""
+    maildir: Path = Path("var/Maildir")
+    policy: Path | None = None
+    sender_auth: str = "none"
+    authserv_id: str = ""
+    trusted_peers: frozenset[str] = frozenset()
+    dkim_selector: str = "relay"
+    dkim_key: Path = Path("var/dkim/relay.pem")
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    max_message_size: int = 25 * 1024 * 1024
+    max_recipients: int = 100
+    workers: int = 8
+    program: str = "default"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def secret_path(self) -> Path:
+        return self.data_dir / "secret.key"
+
+    @property
+    def smarthost_address(self) -> tuple[str, int] | None:
+        if not self.smarthost:
+            return None
+        host, port = _split_host_port(self.smarthost, "RELAY_SMARTHOST")
+        return host, port
+
+    def with_overrides(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+
+def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | Path | None = ".env") -> Settings:
+    """Read settings: the process environment wins over ``.env``."""
+    values: dict[str, str] = {}
+    if dotenv_path and Path(dotenv_path).is_file():
+        values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    return settings_from_mapping(values)
+
+
+def settings_from_mapping(env: Mapping[str, str]) -> Settings:
+    """Build and validate Settings from RELAY_* variables."""
+    get = lambda key, default="": (env.get(key) or default).strip()  # noqa: E731
+    data_dir = Path(get("RELAY_DATA_DIR", "var"))
+    domain = get("RELAY_DOMAIN", "relay.localhost").lower()
+    if not domain or "." not in domain or any(c in domain for c in " @/\\\r\n"):
+        raise ConfigError(f"RELAY_DOMAIN must be a domain name such as mentor.example.org, not {domain!r}")
+    host, port = _split_host_port(get("RELAY_LISTEN", "127.0.0.1:2525"), "RELAY_LISTEN")
+    sender_auth = get("RELAY_SENDER_AUTH", "none").lower()
+    if sender_auth not in SENDER_AUTH_MODES:
+        raise ConfigError(f"RELAY_SENDER_AUTH must be one of {', '.join(SENDER_AUTH_MODES)}, not {sender_auth!r}")
+    smarthost = get("RELAY_SMARTHOST")
+    if smarthost:
+        _split_host_port(smarthost, "RELAY_SMARTHOST")
+    tls_mode = get("RELAY_SMARTHOST_TLS", "starttls").lower()
+    if tls_mode not in SMARTHOST_TLS_MODES:
+        raise ConfigError(f"RELAY_SMARTHOST_TLS must be one of {', '.join(SMARTHOST_TLS_MODES)}")
+    selector = get("RELAY_DKIM_SELECTOR", "relay")
+    policy = get("RELAY_POLICY")
+    tls_cert, tls_key = get("RELAY_TLS_CERT"), get("RELAY_TLS_KEY")
+    if bool(tls_cert) != bool(tls_key):
+        raise ConfigError("RELAY_TLS_CERT and RELAY_TLS_KEY must be set together")
+    return Settings(
+        data_dir=data_dir,
+        database_url=get("RELAY_DATABASE_URL") or f"sqlite:///{data_dir / 'relay.db'}",
+        domain=domain,
+        listen_host=host,
+        listen_port=port,
+        smarthost=smarthost,
+        smarthost_tls=tls_mode,
+        smarthost_user=get("RELAY_SMARTHOST_USER"),
+        smarthost_password=get("RELAY_SMARTHOST_PASSWORD"),
+        maildir=Path(get("RELAY_MAILDIR") or data_dir / "Maildir"),
+        policy=Path(policy) if policy else None,
+        sender_auth=sender_auth,
+        authserv_id=get("RELAY_AUTHSERV_ID"),
+        trusted_peers=frozenset(p.strip() for p in get("RELAY_TRUSTED_PEERS").split(",") if p.strip()),
+        dkim_selector=selector,
+        dkim_key=Path(get("RELAY_DKIM_KEY") or data_dir / "dkim" / f"{selector}.pem"),
+        tls_cert=Path(tls_cert) if tls_cert else None,
+        tls_key=Path(tls_key) if tls_key else None,
+        max_message_size=_int(get, "RELAY_MAX_MESSAGE_SIZE", 25 * 1024 * 1024, minimum=1024),
+        max_recipients=_int(get, "RELAY_MAX_RECIPIENTS", 100, minimum=1),
+        workers=_int(get, "RELAY_WORKERS", 8, minimum=1),
+        program=get("RELAY_PROGRAM", "default"),
+        extra={k: v for k, v in env.items() if k.startswith("RELAY_")},
+    )
+
+
+def _int(get, key: str, default: int, minimum: int) -> int:
+    raw = get(key, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{key} must be at least {minimum}")
+    return value
+
+
+def _split_host_port(value: str, key: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{key} must be host:port, such as 127.0.0.1:2525, not {value!r}")
+    return host.strip("[]"), int(port)

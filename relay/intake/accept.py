@@ -1,0 +1,85 @@
+"""The only place that says 250 to DATA: one committed transaction, then the reply.
+
+The SMTP handler hands each envelope event here. Recipients are sorted by
+kind (participant alias, moderation token, bounce address, service address,
+postmaster) and each kind has a route that checks RCPT and stores DATA. Any
+exception before the commit becomes ``451 4.3.0``: the client keeps the
+message and tries again, and nothing half-stored is left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+from relay.intake.classify import Target, classify
+from relay.smtp import replies
+from relay.smtp.replies import Reply
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Transaction:
+    """What one SMTP transaction has said so far (MAIL FROM to the end of DATA)."""
+
+    peer: str
+    helo: str
+    mail_from: str
+    kind: str = ""
+    recipients: list[Any] = field(default_factory=list)  # each route keeps its own resolved form
+    rcpt_addresses: list[str] = field(default_factory=list)
+
+
+class Route(Protocol):
+    """How one kind of relay address is checked at RCPT and stored at DATA."""
+
+    async def check_rcpt(self, txn: Transaction, target: Target) -> Reply:
+        """Check one recipient; on success record it in ``txn.recipients``."""
+
+    async def accept(self, txn: Transaction, raw: bytes) -> Reply:
+        """Store the message (committed) and say what happened."""
+
+
+class Intake:
+    def __init__(self, domain: str, routes: dict[str, Route], max_recipients: int = 100) -> None:
+        self.domain = domain.lower()
+        self.routes = routes
+        self.max_recipients = max_recipients
+
+    async def rcpt(self, txn: Transaction, address: str) -> Reply:
+        target = classify(address, self.domain)
+        if target.kind == "invalid":
+            return replies.bad_address(target.reason)
+        if target.kind == "foreign":
+            return replies.RELAY_DENIED
+        if len(txn.rcpt_addresses) >= self.max_recipients:
+            return replies.TOO_MANY_RECIPIENTS
+        if txn.kind and target.kind != txn.kind:
+            # Different kinds are stored differently; 452 asks the client to send them apart.
+            return replies.SEPARATE_MESSAGE
+        route = self.routes.get(target.kind)
+        if route is None:
+            return replies.UNKNOWN_RECIPIENT
+        try:
+            reply = await route.check_rcpt(txn, target)
+        except Exception:
+            log.exception("recipient check failed for %s", target.kind)
+            return replies.TEMPORARY_FAILURE
+        if reply.ok:
+            txn.kind = target.kind
+            txn.rcpt_addresses.append(target.address)
+        return reply
+
+    async def data(self, txn: Transaction, raw: bytes) -> Reply:
+        if not txn.kind:
+            return replies.NO_VALID_RECIPIENTS
+        try:
+            return await self.routes[txn.kind].accept(txn, raw)
+        except Exception:
+            log.exception("could not store a %s message from %s", txn.kind, txn.peer)
+            return replies.TEMPORARY_FAILURE
+
+
+AfterStore = Callable[[Any, Any], None]

@@ -1,0 +1,46 @@
+"""Which kind of relay address is this? Decided from the address alone.
+
+Pure: aliases still need a directory lookup to say whom they belong to, but
+the shape of the local part already tells moderation tokens, bounce
+addresses, the service address and postmaster apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from relay.addresses import AddressError, split, validate_mailbox
+
+SERVICE_LOCAL_PARTS = frozenset({"relay", "help"})
+POSTMASTER = frozenset({"postmaster", "abuse"})
+MODERATION_PREFIX = "mod-"
+BOUNCE_PREFIX = "b-"
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: str  # alias | moderation | bounce | service | postmaster | foreign | invalid
+    address: str
+    local: str = ""
+    reason: str = ""
+
+
+def classify(address: str, domain: str) -> Target:
+    if split(address)[0].lower() == "postmaster" and "@" not in address.strip("<> "):
+        return Target("postmaster", "postmaster", "postmaster")  # RFC 5321 §4.5.1: bare <postmaster>
+    try:
+        value = validate_mailbox(address)
+    except AddressError as error:
+        return Target("invalid", address, reason=str(error))
+    local, host = split(value)
+    if host != domain.lower():
+        return Target("foreign", value, local)
+    if local in POSTMASTER:
+        return Target("postmaster", value, local)
+    if local in SERVICE_LOCAL_PARTS:
+        return Target("service", value, local)
+    if local.startswith(MODERATION_PREFIX):
+        return Target("moderation", value, local)
+    if local.startswith(BOUNCE_PREFIX):
+        return Target("bounce", value, local)
+    return Target("alias", value, local)

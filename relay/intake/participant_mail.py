@@ -1,0 +1,228 @@
+"""Mail from one participant to another's alias: check, decide, store, then answer.
+
+RCPT: the envelope sender must be enrolled (checked first, so outsiders
+learn nothing about which aliases exist) and paired with the recipient.
+DATA: the From header must be that participant, the sender must pass
+authentication, the policy gives a verdict, and the message, its verdict
+and one delivery per recipient are committed in one transaction before the
+250.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from relay import model
+from relay.addresses import normalise
+from relay.intake.accept import Transaction
+from relay.intake.classify import Target
+from relay.intake.context import IntakeContext
+from relay.intake.parse import inspect
+from relay.outbound.message_ids import new_message_id
+from relay.policy.engine import evaluate
+from relay.smtp import replies
+from relay.smtp.replies import Reply
+from relay.store import directory, messages
+from relay.store.tables import Pairing, Participant, Program
+
+
+@dataclass(frozen=True)
+class Resolved:
+    recipient: model.Participant
+    sender: model.Participant
+    pairing_id: int | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the policy needs to know about the people and the program, read at DATA."""
+
+    program_name: str
+    region: str
+    pairing_count: int
+    pairing_on_hold: bool
+    sender_status: str
+
+
+class ParticipantRoute:
+    def __init__(self, ctx: IntakeContext) -> None:
+        self.ctx = ctx
+
+    async def check_rcpt(self, txn: Transaction, target: Target) -> Reply:
+        outcome = await self.ctx.db.run(lambda s: _resolve(s, txn.mail_from, target.local))
+        if isinstance(outcome, Reply):
+            return outcome
+        if txn.recipients and txn.recipients[0].sender.program_id != outcome.sender.program_id:
+            return replies.SEPARATE_MESSAGE
+        txn.recipients.append(outcome)
+        return replies.RECIPIENT_OK
+
+    async def accept(self, txn: Transaction, raw: bytes) -> Reply:
+        ctx = self.ctx
+        sender: model.Participant = txn.recipients[0].sender
+        inspection = await ctx.db.call(inspect, raw)
+        if normalise(inspection.from_address) != sender.email:
+            return replies.FROM_MISMATCH
+        auth = await ctx.sender_check.verify(raw, txn.mail_from, txn.peer, txn.helo)
+        if auth.verdict == "temperror":
+            return Reply(451, "4.7.0", f"Could not check who sent this message; please try again later ({auth.reason})")
+        recipients = tuple(r.recipient for r in txn.recipients)
+        pairing_id = txn.recipients[0].pairing_id
+        snap = await ctx.db.run(lambda s: _snapshot(s, sender, pairing_id))
+        policy = ctx.policies.for_program(snap.program_name)
+        findings = list(evaluate(inspection, _policy_context(snap, sender, recipients, ctx.domain), policy).findings)
+        findings += _status_findings(snap)
+        if auth.verdict == "fail":
+            if not getattr(policy, "hold_on_auth_failure", False):
+                return Reply(auth.smtp_code or 550, auth.enhanced or "5.7.26", auth.reason)
+            findings.append(model.Finding("sender-authentication", model.Action.HOLD, auth.reason))
+        verdict = model.Verdict.combine(findings)
+        now = ctx.clock.now()
+        copies = [(r, new_message_id(ctx.domain, ctx.token())) for r in txn.recipients]
+        store = _Store(ctx, txn, raw, inspection, verdict, copies, now)
+        stored: model.StoredMessage = await ctx.writer.submit(store)
+        if verdict.action is model.Action.REJECT:
+            return replies.policy_rejected("; ".join(f.reason for f in verdict.findings if f.action is model.Action.REJECT))
+        ctx.wake_outbound()
+        reference = f"M{stored.id}"
+        return replies.held(reference) if verdict.action is model.Action.HOLD else replies.queued(reference)
+
+
+def _resolve(session: Session, mail_from: str, local: str) -> Resolved | Reply:
+    senders = directory.participants_by_email(session, mail_from)
+    if not senders:
+        return replies.NOT_ENROLLED
+    recipient = directory.participant_by_alias(session, local)
+    if recipient is None or recipient.status != "active":
+        return replies.UNKNOWN_RECIPIENT
+    sender = next((p for p in senders if p.program_id == recipient.program_id), None)
+    if sender is None or sender.id == recipient.id:
+        return replies.NOT_PAIRED
+    pairing = directory.active_pairing(session, sender.id, recipient.id)
+    if pairing is None:
+        return replies.NOT_PAIRED
+    return Resolved(directory.to_value(recipient), directory.to_value(sender), pairing.id)
+
+
+def _snapshot(session: Session, sender: model.Participant, pairing_id: int | None) -> Snapshot:
+    program = session.get(Program, sender.program_id)
+    pairing = session.get(Pairing, pairing_id) if pairing_id else None
+    current = session.get(Participant, sender.id)
+    return Snapshot(
+        program_name=program.name,
+        region=program.region,
+        pairing_count=messages.count_pairing_messages(session, pairing_id) if pairing_id else 0,
+        pairing_on_hold=bool(pairing and pairing.held_by_moderator),
+        sender_status=current.status if current else "active",
+    )
+
+
+def _policy_context(
+    snap: Snapshot, sender: model.Participant, recipients: tuple[model.Participant, ...], domain: str
+) -> model.PolicyContext:
+    known = {sender.email, f"{sender.alias}@{domain}"}
+    for r in recipients:
+        known |= {r.email, f"{r.alias}@{domain}"}
+    return model.PolicyContext(
+        program_name=snap.program_name,
+        region=snap.region,
+        sender=sender,
+        recipients=recipients,
+        pairing_message_count=snap.pairing_count,
+        known_addresses=frozenset(known),
+        relay_domain=domain,
+    )
+
+
+def _status_findings(snap: Snapshot) -> list[model.Finding]:
+    found = []
+    if snap.sender_status == "suspended":
+        found.append(model.Finding("suspended-sender", model.Action.HOLD, "the sender is suspended by a moderator"))
+    if snap.pairing_on_hold:
+        found.append(model.Finding("pairing-on-hold", model.Action.HOLD, "a moderator asked to hold this pairing's messages"))
+    return found
+
+
+class _Store:
+    """The one transaction for an accepted participant message (runs on the writer thread)."""
+
+    def __init__(self, ctx, txn, raw, inspection, verdict, copies, now: datetime) -> None:
+        self.ctx, self.txn, self.raw, self.inspection = ctx, txn, raw, inspection
+        self.verdict, self.copies, self.now = verdict, copies, now
+
+    def __call__(self, session: Session) -> model.StoredMessage:
+        txn, verdict, now = self.txn, self.verdict, self.now
+        first: Resolved = txn.recipients[0]
+        action = verdict.action
+        status = {model.Action.HOLD: "held", model.Action.REJECT: "rejected"}.get(action, "queued")
+        message_id = messages.insert_message(
+            session,
+            program_id=first.sender.program_id,
+            kind="participant",
+            sender_id=first.sender.id,
+            pairing_id=first.pairing_id,
+            envelope_from=txn.mail_from,
+            envelope_rcpts=txn.rcpt_addresses,
+            peer=txn.peer,
+            helo=txn.helo[:255],
+            received_at=now,
+            original_message_id=self.inspection.message_id[:998],
+            in_reply_to=self.inspection.in_reply_to,
+            references=self.inspection.references,
+            subject=self.inspection.subject,
+            body_text=_body_text(self.inspection),
+            raw=self.raw,
+            status=status,
+            verdict=action.value,
+            urgent=verdict.urgent,
+        )
+        messages.insert_findings(session, message_id, verdict.findings)
+        delivery_ids: tuple[int, ...] = ()
+        if action is not model.Action.REJECT:
+            delivery_status = "held" if action is model.Action.HOLD else "queued"
+            rows = [
+                dict(
+                    message_id=message_id,
+                    recipient_id=r.recipient.id,
+                    rcpt_email=r.recipient.email,
+                    kind="forward",
+                    status=delivery_status,
+                    masked_message_id=masked_id,
+                    created_at=now,
+                    next_attempt_at=now,
+                    expires_at=now + self.ctx.lifetime,
+                )
+                for r, masked_id in self.copies
+            ]
+            delivery_ids = tuple(messages.insert_deliveries(session, rows))
+        self._learn_display_name(session, first.sender)
+        stored = model.StoredMessage(
+            id=message_id,
+            program_id=first.sender.program_id,
+            sender=first.sender,
+            recipients=tuple(r.recipient for r in txn.recipients),
+            pairing_id=first.pairing_id,
+            verdict=verdict,
+            inspection=self.inspection,
+            delivery_ids=delivery_ids,
+            received_at=now,
+        )
+        for hook in self.ctx.after_store:
+            hook(session, stored)
+        return stored
+
+    def _learn_display_name(self, session: Session, sender: model.Participant) -> None:
+        # Real names typed in a From header are replaced by handles in every copy.
+        name = self.inspection.from_name.strip()[:200]
+        if name and name != sender.display_name:
+            row = session.get(Participant, sender.id)
+            if row is not None:
+                row.display_name = name
+
+
+def _body_text(inspection: model.Inspection) -> str:
+    text = "\n".join(inspection.texts) or "\n".join(inspection.htmls)
+    return text[:100_000]

@@ -1,0 +1,101 @@
+"""Reading one claimed delivery and everything its masked copy depends on.
+
+The store holds the original message; the masked copy is built at send time
+from it, so a resend after a crash rebuilds the same copy with the same
+Message-ID.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from relay import model
+from relay.outbound.message_ids import parse_id_list
+from relay.store import directory, messages
+from relay.store.tables import Circle, Delivery, Message, Participant, Program
+
+
+@dataclass(frozen=True)
+class OutboundJob:
+    delivery_id: int
+    kind: str
+    rcpt: str
+    attempts: int
+    expires_at: datetime
+    null_sender: bool
+    content: bytes | None  # relay-written messages are stored ready to send
+    raw: bytes | None = None  # forwards: the original, masked at send time
+    mask: model.MaskContext | None = None
+    message_id: int | None = None
+    sender_id: int | None = None
+
+
+def load_job(session: Session, delivery_id: int, domain: str) -> OutboundJob | None:
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None:
+        return None
+    base = dict(
+        delivery_id=delivery.id,
+        kind=delivery.kind,
+        rcpt=delivery.rcpt_email,
+        attempts=delivery.attempts,
+        expires_at=delivery.expires_at,
+        null_sender=delivery.null_sender,
+        content=delivery.content,
+        message_id=delivery.message_id,
+    )
+    if delivery.content is not None or delivery.message_id is None:
+        return OutboundJob(**base)
+    message = session.get(Message, delivery.message_id)
+    mask = mask_context(session, message, delivery, domain)
+    return OutboundJob(**base, raw=message.raw, mask=mask, sender_id=message.sender_id)
+
+
+def mask_context(session: Session, message: Message, delivery: Delivery, domain: str) -> model.MaskContext:
+    sender = session.get(Participant, message.sender_id)
+    recipient = session.get(Participant, delivery.recipient_id)
+    program = session.get(Program, message.program_id)
+    people = directory.program_participants(session, message.program_id)
+    address_map = {p.email.lower(): f"{p.alias}@{domain}" for p in people}
+    name_map = {p.display_name: p.handle for p in people if p.display_name and len(p.display_name) >= 3}
+    in_reply_to = messages.ids_known_to(session, sender.id, recipient.id, parse_id_list(message.in_reply_to))
+    references = messages.ids_known_to(session, sender.id, recipient.id, parse_id_list(message.references))
+    extra: list[tuple[str, str]] = [("X-Mentor-Relay-Program", program.name)]
+    reply_to = ""
+    if message.circle_id is not None:
+        circle = session.get(Circle, message.circle_id)
+        circle_address = f"{circle.alias}@{domain}"
+        reply_to = circle_address
+        extra = [
+            ("List-Id", f"{circle.handle} <{circle.alias}.{domain}>"),
+            ("List-Post", f"<mailto:{circle_address}>"),
+            ("List-Unsubscribe", f"<mailto:relay@{domain}?subject=leave%20{circle.name}>"),
+        ] + extra
+    return model.MaskContext(
+        domain=domain,
+        sender_handle=sender.handle,
+        sender_alias=f"{sender.alias}@{domain}",
+        recipient_email=recipient.email,
+        recipient_handle=recipient.handle,
+        message_id=delivery.masked_message_id,
+        date=message.received_at,
+        in_reply_to=in_reply_to,
+        references=references,
+        address_map=address_map,
+        name_map=name_map,
+        reply_to=reply_to,
+        extra_headers=tuple(extra),
+        strip_remote_images=_strip_images(program),
+    )
+
+
+def _strip_images(program: Program) -> bool:
+    import json
+
+    try:
+        return bool(json.loads(program.settings or "{}").get("strip_remote_images", False))
+    except ValueError:
+        return False

@@ -1,0 +1,170 @@
+"""Delivery methods: a local Maildir or an SMTP smarthost. They only deliver and report.
+
+Each returns a ``Sent`` with the outcome class (delivered, deferred, failed),
+the remote code and the remote text. The remote text is kept for staff in
+the queue listing; it is never copied into a notice to a participant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import aiosmtplib
+
+
+@dataclass(frozen=True)
+class Sent:
+    outcome: str  # delivered | deferred | failed
+    code: int = 0
+    detail: str = ""
+
+
+class Transport(Protocol):
+    async def send(self, mail_from: str, rcpt: str, data: bytes) -> Sent: ...
+
+    async def close(self) -> None: ...
+
+
+class MaildirTransport:
+    """Local delivery for the embedded default: every copy lands in one Maildir."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        for sub in ("tmp", "new", "cur"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        self._counter = 0
+
+    async def send(self, mail_from: str, rcpt: str, data: bytes) -> Sent:
+        try:
+            name = await asyncio.to_thread(self._write, mail_from, rcpt, data)
+        except OSError as error:
+            return Sent("deferred", 0, f"Maildir write failed: {error.strerror or error}")
+        return Sent("delivered", 250, f"delivered to Maildir as {name}")
+
+    def _write(self, mail_from: str, rcpt: str, data: bytes) -> str:
+        # tmp/ then rename into new/ with fsyncs, as a Maildir delivery agent does,
+        # so a reader never sees half a message and a crash never loses a whole one.
+        self._counter += 1
+        name = f"{time.time_ns()}.P{os.getpid()}Q{self._counter}.{socket.gethostname()}"
+        header = f"Return-Path: <{mail_from}>\r\nDelivered-To: {rcpt}\r\n".encode()
+        tmp = self.root / "tmp" / name
+        with open(tmp, "wb") as handle:
+            handle.write(header + data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.rename(tmp, self.root / "new" / name)
+        directory = os.open(self.root / "new", os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+        return name
+
+    async def close(self) -> None:
+        """Nothing to release: every write is complete when ``send`` returns."""
+
+
+class SmarthostTransport:
+    """SMTP to one smarthost, reusing connections across deliveries."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        tls: str = "starttls",
+        username: str = "",
+        password: str = "",
+        local_hostname: str | None = None,
+        pool_size: int = 4,
+        timeout: float = 60,
+        tls_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.host, self.port, self.tls = host, port, tls
+        self.username, self.password = username, password
+        self.local_hostname = local_hostname
+        self.timeout = timeout
+        self.tls_context = tls_context
+        self._idle: asyncio.LifoQueue[aiosmtplib.SMTP] = asyncio.LifoQueue()
+        self._slots = asyncio.Semaphore(pool_size)
+
+    async def send(self, mail_from: str, rcpt: str, data: bytes) -> Sent:
+        async with self._slots:
+            try:
+                client = await self._client()
+            except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as error:
+                return _connection_failure(error)
+            try:
+                _errors, response = await client.sendmail(mail_from, [rcpt], data)
+            except aiosmtplib.SMTPRecipientsRefused as error:
+                first = error.recipients[0] if error.recipients else None
+                await self._recycle(client)
+                return _classify(first.code if first else 550, first.message if first else str(error))
+            except aiosmtplib.SMTPResponseException as error:
+                await self._recycle(client)
+                return _classify(error.code, error.message)
+            except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as error:
+                await _quietly_close(client)
+                return _connection_failure(error)
+            self._idle.put_nowait(client)
+            return Sent("delivered", 250, response)
+
+    async def _client(self) -> aiosmtplib.SMTP:
+        while not self._idle.empty():
+            client = self._idle.get_nowait()
+            if client.is_connected:
+                return client
+        client = aiosmtplib.SMTP(
+            hostname=self.host,
+            port=self.port,
+            use_tls=self.tls == "tls",
+            start_tls=True if self.tls == "starttls" else False,
+            local_hostname=self.local_hostname,
+            timeout=self.timeout,
+            tls_context=self.tls_context,
+            validate_certs=self.tls_context is None,
+        )
+        await client.connect()
+        if self.username:
+            await client.login(self.username, self.password)
+        return client
+
+    async def _recycle(self, client: aiosmtplib.SMTP) -> None:
+        # After a refusal the connection is still good for the next message.
+        try:
+            await client.rset()
+            self._idle.put_nowait(client)
+        except (aiosmtplib.SMTPException, OSError):
+            await _quietly_close(client)
+
+    async def close(self) -> None:
+        while not self._idle.empty():
+            await _quietly_close(self._idle.get_nowait())
+
+
+def _classify(code: int, text: str) -> Sent:
+    if 400 <= code < 500:
+        return Sent("deferred", code, text)
+    if code >= 500:
+        return Sent("failed", code, text)
+    return Sent("deferred", code, text or "unexpected reply")
+
+
+def _connection_failure(error: BaseException) -> Sent:
+    code = getattr(error, "code", 0) or 0
+    if code >= 500 and not isinstance(error, aiosmtplib.SMTPConnectError):
+        return Sent("failed", code, getattr(error, "message", str(error)))
+    return Sent("deferred", code if 400 <= code < 500 else 0, f"{type(error).__name__}: {error}")
+
+
+async def _quietly_close(client: aiosmtplib.SMTP) -> None:
+    try:
+        client.close()
+    except Exception:  # noqa: BLE001 - closing a broken connection must not fail a delivery
+        pass

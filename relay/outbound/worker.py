@@ -1,0 +1,159 @@
+"""Outbound workers: claim due deliveries, mask, sign, send, record.
+
+Every outcome is recorded as an attempt. A delivery whose processing
+crashes (a bug in a step, a database hiccup) is deferred with the error
+kept, never dropped; one whose worker dies is reclaimed when its lease
+runs out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from datetime import timedelta
+from typing import Awaitable, Callable
+
+from relay.clock import Clock
+from relay.moderation.tokens import make_bounce_local_part
+from relay.outbound.backoff import next_attempt
+from relay.outbound.jobs import OutboundJob, load_job
+from relay.outbound.rewrite import build_masked_copy
+from relay.outbound.transports import Sent, Transport
+from relay.store import queue
+from relay.store.db import Database
+from relay.store.queue import Outcome
+
+log = logging.getLogger(__name__)
+
+FinalHook = Callable[[int, Outcome], Awaitable[None]]
+
+
+class OutboundWorker:
+    def __init__(
+        self,
+        db: Database,
+        transport: Transport,
+        clock: Clock,
+        domain: str,
+        secret: bytes,
+        signer=None,
+        name: str = "worker",
+        concurrency: int = 8,
+        batch: int = 32,
+        poll_seconds: float = 1.0,
+        lease: timedelta = timedelta(minutes=10),
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.db, self.transport, self.clock = db, transport, clock
+        self.domain, self.secret, self.signer = domain, secret, signer
+        self.name = name
+        self.batch, self.poll_seconds, self.lease = batch, poll_seconds, lease
+        self.jitter = jitter
+        self.on_final: list[FinalHook] = []  # called after a delivery fails for good
+        self._slots = asyncio.Semaphore(concurrency)
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._inflight: set[asyncio.Task] = set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Work the queue until ``stop``; new mail wakes it at once, retries are polled."""
+        while not self._stopping:
+            try:
+                claimed = await self.run_once(wait=False)
+            except Exception:
+                log.exception("could not claim deliveries; will try again")
+                claimed = 0
+            if claimed < self.batch:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+                except asyncio.TimeoutError:
+                    pass
+            self._wake.clear()
+
+    async def run_once(self, wait: bool = True) -> int:
+        """Claim what is due now and start it; with ``wait``, finish it before returning."""
+        now = self.clock.now()
+        ids = await self.db.run(lambda s: queue.claim_due(s, now, self.name, self.batch, self.lease))
+        tasks = [asyncio.create_task(self._guarded(delivery_id)) for delivery_id in ids]
+        self._inflight.update(tasks)
+        for task in tasks:
+            task.add_done_callback(self._inflight.discard)
+        if wait and tasks:
+            await asyncio.gather(*tasks)
+        return len(ids)
+
+    async def drain(self) -> None:
+        """Until the queue has nothing due now (tests and ``queue flush``)."""
+        while await self.run_once(wait=True):
+            pass
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._inflight:
+            await asyncio.gather(*list(self._inflight), return_exceptions=True)
+
+    async def _guarded(self, delivery_id: int) -> None:
+        async with self._slots:
+            try:
+                await self._deliver(delivery_id)
+            except Exception as error:  # keep it aside for a retry, with the reason
+                log.exception("delivery %s failed inside the relay", delivery_id)
+                await self._record(delivery_id, None, Sent("deferred", 0, f"internal error: {error!r}"), 0)
+
+    async def _deliver(self, delivery_id: int) -> None:
+        job = await self.db.run(lambda s: load_job(s, delivery_id, self.domain))
+        if job is None:
+            return
+        data = job.content if job.content is not None else await asyncio.to_thread(build_masked_copy, job.raw, job.mask)
+        if self.signer is not None:
+            data = await asyncio.to_thread(self.signer.sign, data)
+        started = time.monotonic()
+        sent = await self.transport.send(self.envelope_sender(job), job.rcpt, data)
+        await self._record(delivery_id, job, sent, int((time.monotonic() - started) * 1000))
+
+    def envelope_sender(self, job: OutboundJob) -> str:
+        if job.null_sender:
+            return ""
+        day = int(self.clock.now().timestamp() // 86400)
+        return f"{make_bounce_local_part(self.secret, job.delivery_id, day)}@{self.domain}"
+
+    async def _record(self, delivery_id: int, job: OutboundJob | None, sent: Sent, duration_ms: int) -> None:
+        now = self.clock.now()
+        if job is None:  # the step that crashed never loaded it; the retry count still matters
+            delivery = await self.db.run(lambda s: queue.get_delivery(s, delivery_id))
+            job = _job_stub(delivery) if delivery is not None else None
+        outcome = self.decide(job, sent, now, duration_ms)
+        recorded = await self.db.run(lambda s: queue.record_attempt(s, delivery_id, self.name, now, outcome))
+        if recorded and outcome.status == "failed":
+            for hook in self.on_final:
+                try:
+                    await hook(delivery_id, outcome)
+                except Exception:
+                    log.exception("failure hook for delivery %s", delivery_id)
+
+    def decide(self, job: OutboundJob | None, sent: Sent, now, duration_ms: int) -> Outcome:
+        if sent.outcome != "deferred" or job is None:
+            return Outcome(sent.outcome, sent.code, sent.detail, duration_ms)
+        retry_at = next_attempt(job.attempts + 1, now, job.expires_at, self.jitter())
+        if retry_at is None:
+            detail = f"gave up after {job.attempts + 1} attempts; last error: {sent.detail}"
+            return Outcome("failed", sent.code, detail, duration_ms)
+        return Outcome("deferred", sent.code, sent.detail, duration_ms, next_attempt_at=retry_at)
+
+
+def _job_stub(delivery) -> OutboundJob:
+    return OutboundJob(
+        delivery_id=delivery.id,
+        kind=delivery.kind,
+        rcpt=delivery.rcpt_email,
+        attempts=delivery.attempts,
+        expires_at=delivery.expires_at,
+        null_sender=delivery.null_sender,
+        content=None,
+    )

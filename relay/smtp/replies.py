@@ -1,0 +1,81 @@
+"""Every SMTP reply the relay gives: code, enhanced status (RFC 3463) and a text a person can act on.
+
+One catalogue, so replies stay consistent and identical where they must be
+(unknown, suspended and closed aliases give the same bytes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Reply:
+    code: int
+    enhanced: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.enhanced} {self.text}"
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.code < 300
+
+    @property
+    def temporary(self) -> bool:
+        return 400 <= self.code < 500
+
+    def with_text(self, text: str) -> "Reply":
+        return Reply(self.code, self.enhanced, text)
+
+
+SENDER_OK = Reply(250, "2.1.0", "Sender OK")
+RECIPIENT_OK = Reply(250, "2.1.5", "Recipient OK")
+
+
+def queued(reference: str) -> Reply:
+    return Reply(250, "2.0.0", f"OK: stored and queued as {reference}")
+
+
+def held(reference: str) -> Reply:
+    # Still a 250: the message is stored and will be delivered or accounted for.
+    return Reply(250, "2.0.0", f"OK: stored as {reference}; it will be delivered after a moderator's review")
+
+
+def accepted(reference: str) -> Reply:
+    return Reply(250, "2.0.0", f"OK: received as {reference}")
+
+
+RELAY_DENIED = Reply(554, "5.7.1", "Relay access denied: this server only accepts mail for its own addresses")
+UNKNOWN_RECIPIENT = Reply(550, "5.1.1", "No such address here; check the alias you were given")
+NOT_ENROLLED = Reply(
+    550, "5.7.1", "Only enrolled participants can write to these addresses, and the address you wrote from is not enrolled"
+)
+NOT_PAIRED = Reply(
+    550, "5.7.1", "You are not paired with this participant, so the message cannot be passed on; ask your program coordinator"
+)
+FROM_MISMATCH = Reply(
+    550, "5.7.1", "The From address must be the address you are enrolled with; send from that address"
+)
+SEPARATE_MESSAGE = Reply(452, "4.5.3", "Please send to this address in a separate message")
+TOO_MANY_RECIPIENTS = Reply(452, "4.5.3", "Too many recipients for one message; send to the rest in another message")
+MESSAGE_TOO_BIG = Reply(552, "5.3.4", "Message too big for this relay; please send a smaller message")
+TEMPORARY_FAILURE = Reply(
+    451, "4.3.0", "Temporary problem storing your message; nothing was kept, please try again in a few minutes"
+)
+SHUTTING_DOWN = Reply(421, "4.3.2", "The relay is restarting; please try again in a few minutes")
+BAD_SENDER_SYNTAX = Reply(501, "5.1.7", "The sender address is not a valid mailbox address")
+BAD_RECIPIENT_SYNTAX = Reply(501, "5.1.3", "The recipient address is not a valid mailbox address")
+NO_VALID_RECIPIENTS = Reply(554, "5.5.1", "No valid recipients")
+LOOP_DETECTED = Reply(554, "5.4.6", "Mail loop detected: this message has already passed through the relay too often")
+NO_SUCH_USER_TEXT = UNKNOWN_RECIPIENT.text
+
+
+def bad_address(reason: str, recipient: bool = True) -> Reply:
+    base = BAD_RECIPIENT_SYNTAX if recipient else BAD_SENDER_SYNTAX
+    return base.with_text(f"{base.text}: {reason}")
+
+
+def policy_rejected(reasons: str) -> Reply:
+    return Reply(550, "5.7.1", f"This program's rules do not allow this message: {reasons}")

@@ -1,0 +1,174 @@
+"""Programs, participants, aliases and pairings. Query functions never commit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy import or_
+from sqlmodel import Session, select
+
+from relay import model
+from relay.addresses import make_alias, normalise
+from relay.store.tables import Alias, Pairing, Participant, Program
+
+
+class DirectoryError(ValueError):
+    """A directory change that cannot be made; the message says why."""
+
+
+def get_or_create_program(session: Session, name: str, now: datetime) -> Program:
+    program = session.exec(select(Program).where(Program.name == name)).first()
+    if program is None:
+        program = Program(name=name, created_at=now)
+        session.add(program)
+        session.flush()
+    return program
+
+
+def get_program(session: Session, name: str) -> Program:
+    program = session.exec(select(Program).where(Program.name == name)).first()
+    if program is None:
+        raise DirectoryError(f"no program named {name!r}")
+    return program
+
+
+def issue_alias(session: Session, kind: str, owner_id: int, now: datetime, entropy: Callable[[], bytes]) -> str:
+    """Record a fresh alias forever; retried on the (astronomically rare) collision."""
+    for _ in range(8):
+        local = make_alias(entropy())
+        if session.get(Alias, local) is None:
+            session.add(Alias(local_part=local, kind=kind, owner_id=owner_id, created_at=now))
+            session.flush()
+            return local
+    raise DirectoryError("could not find an unused alias; check the entropy source")
+
+
+def add_participant(
+    session: Session,
+    program: Program,
+    email: str,
+    role: model.Role,
+    handle: str,
+    now: datetime,
+    entropy: Callable[[], bytes],
+    premoderate: bool = False,
+    timezone: str = "",
+) -> Participant:
+    if find_participant(session, program.id, email) is not None:
+        raise DirectoryError(f"{email} is already enrolled in program {program.name!r}")
+    alias = issue_alias(session, "participant", 0, now, entropy)
+    participant = Participant(
+        program_id=program.id,
+        email=email,
+        alias=alias,
+        handle=handle,
+        role=role.value,
+        premoderate=premoderate,
+        timezone=timezone,
+        created_at=now,
+    )
+    session.add(participant)
+    session.flush()
+    session.get(Alias, alias).owner_id = participant.id
+    session.flush()
+    return participant
+
+
+def find_participant(session: Session, program_id: int, email: str) -> Participant | None:
+    return session.exec(
+        select(Participant).where(Participant.program_id == program_id, Participant.email == normalise(email))
+    ).first()
+
+
+def participants_by_email(session: Session, email: str) -> list[Participant]:
+    return list(session.exec(select(Participant).where(Participant.email == normalise(email))))
+
+
+def participant_by_alias(session: Session, local_part: str) -> Participant | None:
+    return session.exec(select(Participant).where(Participant.alias == local_part.lower())).first()
+
+
+def require_participant(session: Session, program: Program, email: str) -> Participant:
+    participant = find_participant(session, program.id, email)
+    if participant is None:
+        raise DirectoryError(f"{email} is not enrolled in program {program.name!r}")
+    return participant
+
+
+def list_participants(session: Session, program_id: int | None = None) -> list[Participant]:
+    query = select(Participant).order_by(Participant.id)
+    if program_id is not None:
+        query = query.where(Participant.program_id == program_id)
+    return list(session.exec(query))
+
+
+def program_participants(session: Session, program_id: int) -> list[Participant]:
+    return list(session.exec(select(Participant).where(Participant.program_id == program_id)))
+
+
+def pair(session: Session, mentor: Participant, mentee: Participant, now: datetime) -> Pairing:
+    if mentor.role != model.Role.MENTOR.value:
+        raise DirectoryError(f"{mentor.email} is a {mentor.role}, not a mentor")
+    if mentee.role != model.Role.MENTEE.value:
+        raise DirectoryError(f"{mentee.email} is a {mentee.role}, not a mentee")
+    if active_pairing(session, mentor.id, mentee.id) is not None:
+        raise DirectoryError(f"{mentor.email} and {mentee.email} are already paired")
+    pairing = Pairing(program_id=mentor.program_id, mentor_id=mentor.id, mentee_id=mentee.id, created_at=now)
+    session.add(pairing)
+    session.flush()
+    return pairing
+
+
+def active_pairing(session: Session, a_id: int, b_id: int) -> Pairing | None:
+    """The open pairing between two participants, whichever side is the mentor."""
+    return session.exec(
+        select(Pairing).where(
+            Pairing.status.in_(("active", "closing")),
+            or_(
+                (Pairing.mentor_id == a_id) & (Pairing.mentee_id == b_id),
+                (Pairing.mentor_id == b_id) & (Pairing.mentee_id == a_id),
+            ),
+        )
+    ).first()
+
+
+def pairings_of(session: Session, participant_id: int, open_only: bool = True) -> list[Pairing]:
+    query = select(Pairing).where(or_(Pairing.mentor_id == participant_id, Pairing.mentee_id == participant_id))
+    if open_only:
+        query = query.where(Pairing.status.in_(("active", "closing")))
+    return list(session.exec(query))
+
+
+def list_pairings(session: Session, program_id: int | None = None) -> list[Pairing]:
+    query = select(Pairing).order_by(Pairing.id)
+    if program_id is not None:
+        query = query.where(Pairing.program_id == program_id)
+    return list(session.exec(query))
+
+
+def staff(session: Session, program_id: int, role: model.Role) -> list[Participant]:
+    return list(
+        session.exec(
+            select(Participant).where(
+                Participant.program_id == program_id, Participant.role == role.value, Participant.status == "active"
+            )
+        )
+    )
+
+
+def to_value(row: Participant) -> model.Participant:
+    """The frozen form handed to the pure core."""
+    return model.Participant(
+        id=row.id,
+        program_id=row.program_id,
+        email=row.email,
+        alias=row.alias,
+        handle=row.handle,
+        role=model.Role(row.role),
+        status=row.status,
+        premoderate=row.premoderate,
+        timezone=row.timezone,
+        display_name=row.display_name,
+        away_until=row.away_until,
+    )

@@ -1,0 +1,203 @@
+"""Accepted messages, their findings, and the thread ids each participant knows.
+
+Inserts on the intake path are Core statements (no ORM unit of work per
+message); none of these functions commits.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Iterable, Sequence
+
+from sqlalchemy import func, insert, or_, select as sa_select, update
+from sqlmodel import Session, select
+
+from relay import model
+from relay.store.tables import Delivery, Finding, Message
+
+MESSAGE = Message.__table__
+FINDING = Finding.__table__
+DELIVERY = Delivery.__table__
+
+
+def insert_message(session: Session, **values) -> int:
+    if "envelope_rcpts" in values and not isinstance(values["envelope_rcpts"], str):
+        values["envelope_rcpts"] = json.dumps(list(values["envelope_rcpts"]))
+    for key in ("in_reply_to", "references"):
+        if key in values and not isinstance(values[key], str):
+            values[key] = " ".join(values[key])
+    values.setdefault("size", len(values.get("raw", b"")))
+    result = session.execute(insert(MESSAGE).values(**values))
+    return result.inserted_primary_key[0]
+
+
+def insert_findings(session: Session, message_id: int, findings: Iterable[model.Finding]) -> None:
+    rows = [
+        {
+            "message_id": message_id,
+            "rule": f.rule,
+            "action": f.action.value,
+            "severity": f.severity.value,
+            "reason": f.reason,
+            "excerpt": f.excerpt,
+        }
+        for f in findings
+    ]
+    if rows:
+        session.execute(insert(FINDING), rows)
+
+
+def insert_deliveries(session: Session, rows: Sequence[dict]) -> list[int]:
+    ids = []
+    for row in rows:  # one by one: we need each id for the bounce address
+        ids.append(session.execute(insert(DELIVERY).values(**row)).inserted_primary_key[0])
+    return ids
+
+
+def get_message(session: Session, message_id: int) -> Message | None:
+    return session.get(Message, message_id)
+
+
+def list_messages(session: Session, limit: int = 50, status: str | None = None) -> list[Message]:
+    query = select(Message).order_by(Message.id.desc()).limit(limit)
+    if status:
+        query = query.where(Message.status == status)
+    return list(session.exec(query))
+
+
+def findings_of(session: Session, message_id: int) -> list[Finding]:
+    return list(session.exec(select(Finding).where(Finding.message_id == message_id).order_by(Finding.id)))
+
+
+def deliveries_of(session: Session, message_id: int) -> list[Delivery]:
+    return list(session.exec(select(Delivery).where(Delivery.message_id == message_id).order_by(Delivery.id)))
+
+
+def set_status(session: Session, message_id: int, status: str) -> None:
+    session.execute(update(MESSAGE).where(MESSAGE.c.id == message_id).values(status=status))
+
+
+def refresh_status(session: Session, message_id: int) -> str:
+    """Derive a forwarded message's status from its deliveries."""
+    statuses = [
+        s
+        for (s,) in session.execute(
+            sa_select(DELIVERY.c.status).where(DELIVERY.c.message_id == message_id, DELIVERY.c.kind == "forward")
+        )
+    ]
+    status = summarise(statuses)
+    if status:
+        set_status(session, message_id, status)
+    return status
+
+
+def summarise(statuses: Sequence[str]) -> str:
+    """Pure: the message status that a set of delivery statuses adds up to."""
+    if not statuses:
+        return ""
+    kinds = set(statuses)
+    if "held" in kinds:
+        return "held"
+    if kinds & {"queued", "sending", "deferred"}:
+        return "queued"
+    if kinds <= {"delivered"}:
+        return "delivered"
+    if kinds <= {"failed", "cancelled"}:
+        return "failed" if "failed" in kinds else "rejected"
+    return "partial"
+
+
+def ids_known_to(session: Session, sender_id: int, recipient_id: int, ids: Sequence[str]) -> tuple[str, ...]:
+    """Map the thread ids in a sender's reply to the ids the recipient's own mailbox holds.
+
+    A sender's client quotes either ids of copies the relay sent them, or ids
+    of their own earlier messages. The recipient knows the first kind by the
+    original id (when it was their message) or by their own copy's id, and
+    the second kind by their own copy's id. Anything else is dropped, so no
+    id ever crosses from one side to the other.
+    """
+    mapped: list[str] = []
+    for message_id in ids:
+        known = _known_id(session, sender_id, recipient_id, message_id)
+        if known and known not in mapped:
+            mapped.append(known)
+    return tuple(mapped)
+
+
+def _known_id(session: Session, sender_id: int, recipient_id: int, message_id: str) -> str:
+    copy = session.execute(
+        sa_select(DELIVERY.c.message_id).where(
+            DELIVERY.c.masked_message_id == message_id, DELIVERY.c.recipient_id == sender_id
+        )
+    ).first()
+    if copy is not None and copy.message_id is not None:
+        return _id_for(session, copy.message_id, recipient_id)
+    own = session.execute(
+        sa_select(MESSAGE.c.id)
+        .where(MESSAGE.c.original_message_id == message_id, MESSAGE.c.sender_id == sender_id)
+        .order_by(MESSAGE.c.id.desc())
+    ).first()
+    if own is not None:
+        return _copy_id(session, own.id, recipient_id)
+    return ""
+
+
+def _id_for(session: Session, message_row_id: int, recipient_id: int) -> str:
+    row = session.execute(
+        sa_select(MESSAGE.c.sender_id, MESSAGE.c.original_message_id).where(MESSAGE.c.id == message_row_id)
+    ).first()
+    if row is None:
+        return ""
+    if row.sender_id == recipient_id and row.original_message_id:
+        return row.original_message_id
+    return _copy_id(session, message_row_id, recipient_id)
+
+
+def _copy_id(session: Session, message_row_id: int, recipient_id: int) -> str:
+    row = session.execute(
+        sa_select(DELIVERY.c.masked_message_id).where(
+            DELIVERY.c.message_id == message_row_id, DELIVERY.c.recipient_id == recipient_id
+        )
+    ).first()
+    return row.masked_message_id if row else ""
+
+
+def count_pairing_messages(session: Session, pairing_id: int) -> int:
+    return session.execute(
+        sa_select(func.count()).select_from(MESSAGE).where(MESSAGE.c.pairing_id == pairing_id)
+    ).scalar_one()
+
+
+def search_messages(
+    session: Session,
+    *,
+    participant_id: int | None = None,
+    pairing_id: int | None = None,
+    status: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    text: str | None = None,
+    limit: int = 100,
+) -> list[Message]:
+    query = select(Message).order_by(Message.id.desc()).limit(limit)
+    if participant_id is not None:
+        query = query.where(
+            or_(Message.sender_id == participant_id, Message.id.in_(_received_by(participant_id)))
+        )
+    if pairing_id is not None:
+        query = query.where(Message.pairing_id == pairing_id)
+    if status:
+        query = query.where(Message.status == status)
+    if since is not None:
+        query = query.where(Message.received_at >= since)
+    if until is not None:
+        query = query.where(Message.received_at < until)
+    if text:
+        pattern = f"%{text.lower()}%"
+        query = query.where(or_(func.lower(Message.subject).like(pattern), func.lower(Message.body_text).like(pattern)))
+    return list(session.exec(query))
+
+
+def _received_by(participant_id: int):
+    return sa_select(DELIVERY.c.message_id).where(DELIVERY.c.recipient_id == participant_id)
