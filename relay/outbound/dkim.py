@@ -1,0 +1,147 @@
+"""DKIM signing of outbound messages: dkimpy builds the header, OpenSSL signs.
+
+dkimpy owns canonicalisation and the DKIM-Signature format; its pure-Python
+RSA is about 25 times slower than OpenSSL, so the one private-key operation
+goes through ``cryptography`` instead (see ``_OpenSSLDKIM``).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+
+import dkim
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
+
+DEFAULT_SIGNED_HEADERS: tuple[str, ...] = (
+    "From", "To", "Subject", "Date", "Message-ID", "In-Reply-To", "References",
+    "MIME-Version", "Content-Type", "Content-Transfer-Encoding", "Reply-To",
+    "List-Id", "Auto-Submitted",
+)
+# Signed once more than they occur, so nobody can add a second copy on the way.
+OVERSIGNED_HEADERS: frozenset[str] = frozenset({"from", "subject"})
+
+_TXT_CHUNK = 255  # longest character-string a TXT record may hold
+
+
+def generate_key(bits: int = 2048) -> bytes:
+    """A new RSA private key as PKCS#1 PEM, the form dkimpy and OpenDKIM read."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+
+
+def public_txt_value(private_pem: bytes) -> str:
+    """The DKIM key record text ("v=DKIM1; k=rsa; p=...") for a private key."""
+    key = serialization.load_pem_private_key(private_pem, password=None)
+    der = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return "v=DKIM1; k=rsa; p=" + base64.b64encode(der).decode("ascii")
+
+
+def public_txt_record(private_pem: bytes, selector: str, domain: str) -> str:
+    """The zone-file line that publishes the public half of ``private_pem``."""
+    p_value = public_txt_value(private_pem).split("; p=", 1)[1]
+    p_tag = "p=" + p_value
+    chunks = [p_tag[i : i + _TXT_CHUNK] for i in range(0, len(p_tag), _TXT_CHUNK)]
+    quoted = " ".join(f'"{c}"' for c in ['v=DKIM1; k=rsa; ', *chunks])
+    return f"{selector}._domainkey.{domain.rstrip('.')}. IN TXT ( {quoted} )"
+
+
+class _OpenSSLDKIM(dkim.DKIM):
+    """dkimpy's DKIM with the RSA signature made by OpenSSL.
+
+    dkimpy offers no hook for the private-key operation: ``gen_header`` calls
+    its module-level pure-Python RSA. This override keeps dkimpy's steps in
+    the same order (fold, blank b=, canonicalise and hash the headers, fold
+    again) and swaps only that call. It mirrors dkimpy 1.1.8's
+    ``DomainSigner.gen_header`` for rsa-sha256 without ``standardize``;
+    a unit test holds it byte-equal to dkimpy's own output.
+    """
+
+    def __init__(self, message: bytes, key: rsa.RSAPrivateKey, timestamp: int | None,
+                 linesep: bytes):
+        super().__init__(message, signature_algorithm=b"rsa-sha256", linesep=linesep)
+        self._key = key
+        self._timestamp = timestamp
+
+    def gen_header(self, fields, include_headers, canon_policy, header_name, pk,
+                   standardize=False):
+        if standardize or self.signature_algorithm != b"rsa-sha256":
+            raise dkim.ParameterError("only rsa-sha256 DKIM-Signature headers are made here")
+        if self._timestamp is not None:
+            fields = [(k, str(self._timestamp).encode() if k == b"t" else v) for k, v in fields]
+        value = dkim.fold(b"; ".join(b"=".join(x) for x in fields),
+                          namelen=len(header_name), linesep=b"\r\n")
+        value = dkim.RE_BTAG.sub(b"\\1", value)
+        hasher = self.hasher()
+        headers = canon_policy.canonicalize_headers(self.headers)
+        self.signed_headers = dkim.hash_headers(
+            hasher, canon_policy, headers, include_headers, (header_name, b" " + value),
+            dict(fields))
+        signature = self._key.sign(
+            hasher.digest(), padding.PKCS1v15(), utils.Prehashed(hashes.SHA256()))
+        fields = [(k, base64.b64encode(signature) if k == b"b" else v) for k, v in fields]
+        value = b"; ".join(b"=".join(x) for x in fields) + self.linesep
+        return dkim.fold(value, namelen=len(header_name), linesep=self.linesep)
+
+
+class Signer:
+    """Signs messages for one domain and selector; immutable and thread-safe.
+
+    Signing is CPU work (about a quarter of a millisecond for RSA-2048):
+    callers on an event loop run it in a worker thread.
+    """
+
+    def __init__(self, private_pem: bytes, selector: str, domain: str,
+                 headers: Sequence[str] = DEFAULT_SIGNED_HEADERS):
+        key = serialization.load_pem_private_key(private_pem, password=None)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise ValueError("DKIM signing key must be an RSA key")
+        if key.key_size < 1024:
+            raise ValueError(f"DKIM key of {key.key_size} bits is too short (1024 at least)")
+        self._key = key
+        self._pem = private_pem  # dkimpy parses it once per message; its result is unused
+        self._selector = selector.encode("ascii")
+        self._domain = domain.rstrip(".").lower().encode("ascii")
+        self._headers = tuple(h.lower() for h in headers)
+
+    @property
+    def domain(self) -> str:
+        return self._domain.decode()
+
+    @property
+    def selector(self) -> str:
+        return self._selector.decode()
+
+    def sign(self, message: bytes, *, now: int | float | None = None) -> bytes:
+        """``message`` with a DKIM-Signature header prepended.
+
+        rsa-sha256, c=relaxed/relaxed, no l=. ``now`` (Unix seconds) sets t=;
+        without it dkimpy stamps the current time.
+        """
+        linesep = b"\r\n" if message.split(b"\n", 1)[0].endswith(b"\r") else b"\n"
+        signer = _OpenSSLDKIM(message, self._key, None if now is None else int(now), linesep)
+        header = signer.sign(
+            self._selector, self._domain, self._pem,
+            canonicalize=(b"relaxed", b"relaxed"),
+            include_headers=self._include(signer.headers),
+        )
+        return header + message
+
+    def _include(self, present: list[tuple[bytes, bytes]]) -> list[bytes]:
+        """Each configured header as often as it occurs, oversigned ones once more."""
+        counts: dict[str, int] = {}
+        for name, _ in present:
+            key = name.decode("ascii", "replace").lower()
+            counts[key] = counts.get(key, 0) + 1
+        include: list[bytes] = []
+        for name in self._headers:
+            times = counts.get(name, 0) + (1 if name in OVERSIGNED_HEADERS else 0)
+            include.extend([name.encode("ascii")] * times)
+        return include
