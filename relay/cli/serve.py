@@ -1,0 +1,25 @@
+"""relayctl serve: SMTP intake, outbound workers and the scheduler in one process."""
+
+from __future__ import annotations
+
+import asyncio
+
+from relay.cli.base import Context
+
+
+def register(sub) -> None:
+    serve = sub.add_parser("serve", help="run the relay until SIGTERM (drains cleanly)")
+    serve.add_argument("--listen", help="override RELAY_LISTEN (host:port)")
+    serve.set_defaults(func=run_serve)
+
+
+def run_serve(args, ctx: Context) -> int:
+    from relay.config import _split_host_port
+    from relay.service import serve
+
+    settings = ctx.settings
+    if args.listen:
+        host, port = _split_host_port(args.listen, "--listen")
+        settings = settings.with_overrides(listen_host=host, listen_port=port)
+    asyncio.run(serve(settings))
+    return 0
