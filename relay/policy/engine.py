@@ -1,0 +1,64 @@
+"""The policy engine: runs the ordered rules over one message and combines a verdict.
+
+Pure: a frozen Inspection, PolicyContext and Policy in, a Verdict out. The
+strongest action among the findings wins; with no findings the message is
+delivered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from relay.model import Action, Finding, Inspection, PolicyContext, Severity, Verdict
+from relay.policy.rules import RULES
+
+ENGINE = "engine"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """One program's policy: general settings and every rule's settings, in table order."""
+
+    region: str = "US"  # default region for phone numbers
+    notify_sender_on_hold: bool = True
+    strip_remote_images: bool = False
+    hold_on_auth_failure: bool = False
+    rule_settings: tuple[tuple[str, Any], ...] = ()  # (rule name, its settings)
+
+    def settings(self, rule_name: str) -> Any:
+        """The settings of one rule, or the rule's defaults if the policy does not name it."""
+        for name, settings in self.rule_settings:
+            if name == rule_name:
+                return settings
+        from relay.policy.rules import RULES_BY_NAME
+
+        return RULES_BY_NAME[rule_name].read_settings({})
+
+    @property
+    def premoderate_first(self) -> int:
+        return self.settings("premoderation").premoderate_first
+
+    @property
+    def premoderate_all(self) -> bool:
+        return self.settings("premoderation").premoderate_all
+
+
+def evaluate(inspection: Inspection, ctx: PolicyContext, policy: Policy) -> Verdict:
+    """Every enabled rule's findings, in table order, combined into one verdict.
+
+    The phone rule checks ``ctx.region`` as well as the policy's region: a
+    caller can add a region, never remove one. A rule that fails holds the message instead of letting it
+    through unchecked.
+    """
+    findings: list[Finding] = []
+    for rule in RULES:
+        settings = policy.settings(rule.name)
+        if not settings.enabled:
+            continue
+        try:
+            findings += rule.check(inspection, ctx, settings)
+        except Exception as exc:  # noqa: BLE001 - one broken rule must not let mail through unseen
+            reason = f"the {rule.name} rule failed ({type(exc).__name__}: {exc}); held to be safe"
+            findings.append(Finding(rule=rule.name, action=Action.HOLD, reason=reason, severity=Severity.NORMAL))
+    return Verdict.combine(findings)

@@ -1,0 +1,78 @@
+"""contact_email: an email address other than the participants' own or the relay's."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from relay.model import Finding, Inspection, PolicyContext
+from relay.policy.rules.base import MAX_FINDINGS, Rule, Settings, finding
+from relay.policy.text import readable_sources
+
+NAME = "contact_email"
+
+_PLAIN = re.compile(r"(?<![\w.%+-])[\w.%+-]+@(?:[\w-]+\.)+[a-z]{2,24}\b", re.IGNORECASE)
+# "sam dot lee at gmail dot com", "sam(at)gmail(dot)com": spelled out to slip past filters.
+_SPELLED = re.compile(
+    r"(?<![\w.])[\w.+-]+(?:\s*[\[(]\s*at\s*[\])]\s*|\s+at\s+)"
+    r"[\w-]+(?:\s*(?:[\[(]\s*dot\s*[\])]|\s+dot\s+|\.)\s*[\w-]+)*"
+    r"\s*(?:[\[(]\s*dot\s*[\])]|\s+dot\s+|\.)\s*(?:com|net|org|edu|gov|co|uk|us|ca|au|de|fr|io|me|info)\b",
+    re.IGNORECASE,
+)
+_DOT = re.compile(r"\s*(?:[\[(]\s*dot\s*[\])]|\s+dot\s+|\.)\s*", re.IGNORECASE)
+_AT = re.compile(r"\s*(?:[\[(]\s*at\s*[\])]|\s+at\s+)\s*", re.IGNORECASE)
+_OBVIOUS = re.compile(r"[\[(]\s*at\s*[\])]|\sdot\s|[\[(]\s*dot", re.IGNORECASE)
+# With a bare " at " and a real dot ("photos at flickr.com") only mail providers count.
+_MAIL_PROVIDERS = frozenset(
+    "gmail googlemail yahoo ymail hotmail outlook live msn icloud me mac aol proton "
+    "protonmail pm gmx mail zoho yandex".split()
+)
+
+
+@dataclass(frozen=True)
+class EmailSettings(Settings):
+    # Also catch "sam at gmail dot com" and "sam(at)gmail.com".
+    spelled_out: bool = True
+
+
+def _normalise(raw: str) -> str:
+    return _DOT.sub(".", _AT.sub("@", raw.strip())).lower()
+
+
+def _spelled_out_address(raw: str) -> str:
+    """The address a spelled-out match stands for, or "" if it is ordinary prose."""
+    address = _normalise(raw)
+    provider = address.partition("@")[2].partition(".")[0]
+    return address if _OBVIOUS.search(raw) or provider in _MAIL_PROVIDERS else ""
+
+
+def _is_known(address: str, ctx: PolicyContext) -> bool:
+    known = {a.lower() for a in ctx.known_addresses}
+    domain = address.rpartition("@")[2]
+    relay = ctx.relay_domain.lower()
+    return address in known or bool(relay) and (domain == relay or domain.endswith("." + relay))
+
+
+def check(inspection: Inspection, ctx: PolicyContext, settings: EmailSettings) -> list[Finding]:
+    findings: list[Finding] = []
+    seen: set[str] = set()
+    patterns = (_PLAIN, _SPELLED) if settings.spelled_out else (_PLAIN,)
+    for source in readable_sources(inspection):
+        for pattern in patterns:
+            for match in pattern.finditer(source.text):
+                raw = match.group()
+                address = _normalise(raw) if pattern is _PLAIN else _spelled_out_address(raw)
+                if not address or address in seen or _is_known(address, ctx):
+                    continue
+                seen.add(address)
+                reason = f"an email address in the {source.where}"
+                findings.append(finding(NAME, settings, reason, source.text, *match.span()))
+    return findings[:MAX_FINDINGS]
+
+
+RULE = Rule(
+    name=NAME,
+    description="An email address that is not a participant's own or the relay's.",
+    settings=EmailSettings,
+    check=check,
+)

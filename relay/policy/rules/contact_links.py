@@ -1,0 +1,69 @@
+"""contact_links: links to meeting rooms and file-sharing services.
+
+A video call or a shared folder is a conversation the program cannot see, and
+shared files often carry their owner's real name and address. The list of
+services is a setting; an entry is a host ("zoom.us", any subdomain matches)
+or a host and path prefix ("icloud.com/sharedalbum").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from relay.model import Finding, Inspection, PolicyContext
+from relay.policy.rules.base import MAX_FINDINGS, Rule, Settings, finding
+from relay.policy.text import readable_sources
+
+NAME = "contact_links"
+
+_URL = re.compile(
+    r"(?<![\w@.-])(?:[a-z][a-z0-9+.-]*://)?((?:[a-z0-9-]+\.)+[a-z]{2,24})(/[^\s<>\"')\]]*)?",
+    re.IGNORECASE,
+)
+
+DEFAULT_SERVICES = (
+    "zoom.us", "zoom.com", "meet.google.com", "teams.microsoft.com", "teams.live.com",
+    "whereby.com", "meet.jit.si", "8x8.vc", "webex.com", "gotomeeting.com", "join.skype.com",
+    "facetime.apple.com", "drive.google.com", "docs.google.com", "photos.app.goo.gl",
+    "dropbox.com", "db.tt", "wetransfer.com", "we.tl", "onedrive.live.com", "1drv.ms",
+    "sharepoint.com", "icloud.com", "box.com", "mega.nz",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LinkSettings(Settings):
+    services: tuple[str, ...] = DEFAULT_SERVICES
+
+
+def _service(host: str, path: str, services: tuple[str, ...]) -> str:
+    host = host.lower().removeprefix("www.")
+    for entry in services:
+        entry_host, _, entry_path = entry.lower().partition("/")
+        on_host = host == entry_host or host.endswith("." + entry_host)
+        if on_host and path.lower().removeprefix("/").startswith(entry_path):
+            return entry
+    return ""
+
+
+def check(inspection: Inspection, ctx: PolicyContext, settings: LinkSettings) -> list[Finding]:
+    findings: list[Finding] = []
+    seen: set[str] = set()
+    for source in readable_sources(inspection):
+        for match in _URL.finditer(source.text):
+            service = _service(match.group(1), match.group(2) or "", settings.services)
+            link = match.group().lower().rstrip(".,;:!?")
+            if not service or link in seen:
+                continue
+            seen.add(link)
+            reason = f"a link to {service} (meeting or file sharing) in the {source.where}"
+            findings.append(finding(NAME, settings, reason, source.text, *match.span()))
+    return findings[:MAX_FINDINGS]
+
+
+RULE = Rule(
+    name=NAME,
+    description="A link to a meeting or file-sharing service outside the relay.",
+    settings=LinkSettings,
+    check=check,
+)

@@ -1,0 +1,105 @@
+"""contact_social: messaging and social-media handles and links.
+
+A handle is a way to talk outside the relay, unseen by the program. Links to
+profiles and invites are caught anywhere; handles only in a contact context
+("my snap is …", "ig: @name", "add me on discord"), so a mention of Instagram
+in passing, or an @name in a quoted tweet, is left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from relay.model import Finding, Inspection, PolicyContext
+from relay.policy.rules.base import MAX_FINDINGS, Rule, Settings, finding
+from relay.policy.text import readable_sources
+
+NAME = "contact_social"
+
+_PLATFORMS = (
+    r"whats\s?app|snap(?:chat)?|insta(?:gram)?|ig|discord|telegram|tele|tg|tik\s?tok|tt|"
+    r"face\s?book|fb|messenger|kik|signal|twitter|threads|reddit|linked\s?in|skype|wechat|"
+    r"viber|roblox|xbox|psn|steam|twitch|bereal"
+)
+# Words that follow "my insta is" without being a handle: "my insta is private".
+_NOT_HANDLES = (
+    r"private|public|down|gone|deleted|banned|blocked|broken|hacked|locked|new|old|"
+    r"on|off|the|a|an|not|so|very|really|just|also|still|too|here|there|full|empty|"
+    r"same|different|boring|cool|fine|good|bad|better|worse|dead|weird|funny|mostly|only|for|about|"
+    r"is|was|name|id|handle|username|account"
+)
+_HANDLE = rf"(?!(?:{_NOT_HANDLES})\b)@?[\w][\w.\-]{{1,31}}(?:#\d{{4}})?"
+_LINK = re.compile(
+    r"(?<![\w.-])(?:https?://)?(?:www\.)?(?:"
+    r"wa\.me/\S+|api\.whatsapp\.com/\S+|chat\.whatsapp\.com/\S+|"
+    r"snapchat\.com/(?:add|t)/\S+|instagram\.com/\S+|instagr\.am/\S+|"
+    r"discord(?:app)?\.(?:gg|com/invite|com/users)/\S+|t\.me/\S+|telegram\.me/\S+|"
+    r"tiktok\.com/@\S+|vm\.tiktok\.com/\S+|(?:facebook|fb)\.com/\S+|m\.me/\S+|kik\.me/\S+|"
+    r"signal\.me/\S+|signal\.group/\S+|(?:twitter|x)\.com/\S+|threads\.net/@\S+|"
+    r"reddit\.com/u(?:ser)?/\S+|roblox\.com/users/\S+|steamcommunity\.com/\S+|"
+    r"u\.wechat\.com/\S+|join\.skype\.com/\S+|bere\.al/\S+)",
+    re.IGNORECASE,
+)
+_PHRASES = re.compile(
+    r"\b(?:"
+    # "whatsapp me", "snap me", "dm me on insta"
+    rf"(?:{_PLATFORMS})\s+me\b|"
+    # "add me on snap", "follow me on ig", "hmu on discord", "find me on tiktok"
+    r"(?:add|follow|friend|message|msg|dm|pm|text|find|hmu|hit\s+me\s+up|talk|chat|reach)"
+    rf"(?:\s+me)?\s+(?:on|at|via|over)\s+(?:{_PLATFORMS})\b(?:\s*[:\-]?\s*{_HANDLE})?|"
+    # "my snap is sk8r.girl", "my discord is name#1234", "my insta username: @x"
+    rf"my\s+(?:{_PLATFORMS}|handle|username|user\s?name|gamertag|@)"
+    rf"(?:\s+(?:name|id|handle|username|account|tag|is|=|:))*\s*[:=]?\s*{_HANDLE}|"
+    # "ig: @name", "snap - name", "discord: name#1234", "ig @name"
+    rf"(?:{_PLATFORMS})(?:\s*(?::|=|-)\s*{_HANDLE}|\s+@[\w][\w.]{{1,29}})"
+    r")"
+    # "I'm @name on insta", "@name on snap"
+    rf"|(?<![\w@])@[\w][\w.]{{1,29}}\s+(?:on|at)\s+(?:{_PLATFORMS})\b",
+    re.IGNORECASE,
+)
+# "follow me @name", "dm me at @name", a handle introduced as a contact.
+_AT_HANDLE = re.compile(
+    r"\b(?:add|follow|dm|pm|message|msg|text|hmu|find|reach)\s+me\s+(?:at\s+|on\s+)?"
+    r"(?<![\w@])@[\w][\w.]{1,29}",
+    re.IGNORECASE,
+)
+# A Discord tag ("name#1234") when the message speaks of Discord at all.
+_DISCORD_TAG = re.compile(r"(?<![\w#])[a-z][\w.]{1,31}#\d{4}\b", re.IGNORECASE)
+_DISCORD = re.compile(r"\bdiscord\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class SocialSettings(Settings):
+    pass
+
+
+def _spans(text: str) -> list[tuple[int, int]]:
+    spans = [m.span() for p in (_LINK, _PHRASES, _AT_HANDLE) for m in p.finditer(text)]
+    if _DISCORD.search(text):
+        spans += [m.span() for m in _DISCORD_TAG.finditer(text)]
+    return sorted(spans)
+
+
+def check(inspection: Inspection, ctx: PolicyContext, settings: SocialSettings) -> list[Finding]:
+    findings: list[Finding] = []
+    seen: set[str] = set()
+    for source in readable_sources(inspection):
+        taken: list[tuple[int, int]] = []
+        for start, end in _spans(source.text):
+            key = source.text[start:end].lower()
+            if key in seen or any(start < e and s < end for s, e in taken):
+                continue
+            seen.add(key)
+            taken.append((start, end))
+            reason = f"a social-media or messaging handle or link in the {source.where}"
+            findings.append(finding(NAME, settings, reason, source.text, start, end))
+    return findings[:MAX_FINDINGS]
+
+
+RULE = Rule(
+    name=NAME,
+    description="A messaging or social-media handle or link: a way to talk outside the relay.",
+    settings=SocialSettings,
+    check=check,
+)
