@@ -102,7 +102,7 @@ class Message(SQLModel, table=True):
     pairing_id: int | None = Field(default=None, foreign_key="pairing.id", index=True)
     circle_id: int | None = Field(default=None, foreign_key="circle.id", index=True)
     envelope_from: str = Field(default="", max_length=320)
-    envelope_rcpts: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    envelope_rcpts: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"))
     peer: str = Field(default="", max_length=100)
     helo: str = Field(default="", max_length=255)
     received_at: datetime = Field(index=True)

@@ -160,7 +160,7 @@ def upgrade() -> None:
     sa.Column('pairing_id', sa.Integer(), nullable=True),
     sa.Column('circle_id', sa.Integer(), nullable=True),
     sa.Column('envelope_from', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
-    sa.Column('envelope_rcpts', sa.Text(), nullable=False),
+    sa.Column('envelope_rcpts', sa.Text(), server_default='[]', nullable=False),
     sa.Column('peer', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('helo', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
     sa.Column('received_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
