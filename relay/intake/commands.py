@@ -36,12 +36,14 @@ _DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r"(?:,?\s+(\d{4}))?"
 _END = r"(?![\w.-])"
 
-_ISO_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})" + _END)
-_DOTTED_RE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})?" + _END)
-_DAY_MONTH_RE = re.compile(_DAY + r"\s+(?:of\s+)?" + _MONTH + _YEAR + _END)
-_MONTH_DAY_RE = re.compile(_MONTH + r"\s+" + _DAY + _YEAR + _END)
-_WEEKDAY_RE = re.compile(r"(?:next\s+)?" + _WEEKDAY + _END)
-_SPAN_RE = re.compile(r"(?:for\s+)?(\d{1,3}|a|one|two|three|four)\s+(days?|weeks?|months?)" + _END)
+_ISO_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})" + _END, re.IGNORECASE | re.ASCII)
+_DOTTED_RE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})?" + _END, re.IGNORECASE | re.ASCII)
+_DAY_MONTH_RE = re.compile(_DAY + r"\s+(?:of\s+)?" + _MONTH + _YEAR + _END, re.IGNORECASE | re.ASCII)
+_MONTH_DAY_RE = re.compile(_MONTH + r"\s+" + _DAY + _YEAR + _END, re.IGNORECASE | re.ASCII)
+_WEEKDAY_RE = re.compile(r"(?:next\s+)?" + _WEEKDAY + _END, re.IGNORECASE | re.ASCII)
+_SPAN_RE = re.compile(
+    r"(?:for\s+)?(\d{1,3}|a|one|two|three|four)\s+(days?|weeks?|months?)" + _END, re.IGNORECASE | re.ASCII
+)
 _WORD_NUMBERS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4}
 
 _REPLY_PREFIX_RE = re.compile(r"^(?:(?:re|fwd?|aw|wg|sv|vs|tr|rv|antw)\s*:\s*)+", re.IGNORECASE)
@@ -85,24 +87,30 @@ def _span(match: re.Match[str], today: date) -> date:
 
 def parse_date(text: str, today: date) -> tuple[date | None, str]:
     """A date at the start of ``text`` and the text after it; (None, text) when there is none."""
-    lowered = text.lower()
-    if match := _ISO_RE.match(lowered):
+    try:
+        return _parse_date(text, today)
+    except OverflowError:  # past year 9999
+        return None, text
+
+
+def _parse_date(text: str, today: date) -> tuple[date | None, str]:
+    if match := _ISO_RE.match(text):
         return _resolve(int(match[1]), int(match[2]), int(match[3]), today), text[match.end() :]
-    if match := _DOTTED_RE.match(lowered):
+    if match := _DOTTED_RE.match(text):
         year = int(match[3]) if match[3] else None
         return _resolve(year, int(match[2]), int(match[1]), today), text[match.end() :]
-    if match := _DAY_MONTH_RE.match(lowered):
+    if match := _DAY_MONTH_RE.match(text):
         year = int(match[3]) if match[3] else None
-        return _resolve(year, MONTHS[match[2]], int(match[1]), today), text[match.end() :]
-    if match := _MONTH_DAY_RE.match(lowered):
+        return _resolve(year, MONTHS[match[2].lower()], int(match[1]), today), text[match.end() :]
+    if match := _MONTH_DAY_RE.match(text):
         year = int(match[3]) if match[3] else None
-        return _resolve(year, MONTHS[match[1]], int(match[2]), today), text[match.end() :]
-    if match := _WEEKDAY_RE.match(lowered):
-        ahead = (WEEKDAYS[match[1]] - today.weekday() - 1) % 7 + 1
+        return _resolve(year, MONTHS[match[1].lower()], int(match[2]), today), text[match.end() :]
+    if match := _WEEKDAY_RE.match(text):
+        ahead = (WEEKDAYS[match[1].lower()] - today.weekday() - 1) % 7 + 1
         return today + timedelta(days=ahead), text[match.end() :]
-    if lowered.startswith("tomorrow") and not lowered[8:9].isalnum():
+    if text[:8].lower() == "tomorrow" and not text[8:9].isalnum():
         return today + timedelta(days=1), text[8:]
-    if match := _SPAN_RE.match(lowered):
+    if match := _SPAN_RE.match(text):
         return _span(match, today), text[match.end() :]
     return None, text
 
@@ -113,7 +121,7 @@ def _away(rest: str, today: date, line: str) -> ServiceCommand:
     until_word = _UNTIL_RE.match(rest)
     candidate = rest[until_word.end() :] if until_word else rest
     until, after = parse_date(candidate, today)
-    if until is None and (until_word or _SPAN_RE.match(candidate.lower())):
+    if until is None and (until_word or _SPAN_RE.match(candidate)):
         return ServiceCommand("unknown", reason=f"could not read the date in: {line}")
     if until is not None and until < today:
         return ServiceCommand("unknown", reason=f"that date has passed: {line}")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from relay.intake.autoreply import classify_auto, dsn_summary
 
@@ -139,3 +141,15 @@ def test_classify_auto(raw: bytes, expected: str) -> None:
 )
 def test_dsn_summary(raw: bytes, expected: tuple[str, str]) -> None:
     assert dsn_summary(raw) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_mangled_reports_never_raise(data: st.DataObject) -> None:
+    raw = bytearray(mail(*DSN))
+    for _ in range(data.draw(st.integers(1, 6))):
+        index = data.draw(st.integers(0, len(raw) - 1))
+        raw[index : index + data.draw(st.integers(0, 8))] = data.draw(st.binary(max_size=8))
+    assert classify_auto(bytes(raw)) in {"dsn", "mdn", "autoreply", ""}
+    action, status = dsn_summary(bytes(raw))
+    assert isinstance(action, str) and isinstance(status, str)

@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from relay.moderation.commands import (
+    VERBS,
     ModerationCommand,
     new_text,
     parse_command_text,
@@ -106,3 +109,13 @@ def test_parse_command_text(text: str, expected: ModerationCommand) -> None:
 )
 def test_empty_or_broken_replies_are_unknown(raw: bytes) -> None:
     assert parse_moderation_reply(raw).verb == "unknown"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(sorted(REPLIES.glob("*.eml"))), st.data())
+def test_mangled_replies_never_raise(path: Path, data: st.DataObject) -> None:
+    raw = bytearray(path.read_bytes())
+    for _ in range(data.draw(st.integers(1, 6))):
+        index = data.draw(st.integers(0, len(raw) - 1))
+        raw[index : index + data.draw(st.integers(0, 8))] = data.draw(st.binary(max_size=8))
+    assert parse_moderation_reply(bytes(raw)).verb in {*VERBS, "unknown"}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from relay.intake.parse import header_problems, html_to_text, inspect
 from relay.model import Attachment
@@ -258,3 +260,18 @@ def test_header_problems(headers: str, expected: tuple[str, ...]) -> None:
 )  # fmt: skip
 def test_html_to_text(html: str, expected: str) -> None:
     assert html_to_text(html) == expected
+
+
+SAMPLE = msg(*MULTIPART) + msg(BASIC)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_inspect_and_header_problems_never_raise_on_mangled_mail(data: st.DataObject) -> None:
+    raw = bytearray(SAMPLE)
+    for _ in range(data.draw(st.integers(1, 8))):
+        index = data.draw(st.integers(0, len(raw) - 1))
+        raw[index : index + data.draw(st.integers(0, 4))] = data.draw(st.binary(max_size=6))
+    result = inspect(bytes(raw))
+    assert result.size == len(raw)
+    assert isinstance(header_problems(bytes(raw)), tuple)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from relay.intake.commands import ServiceCommand, parse_date, parse_service_command, parse_service_request
 
@@ -98,3 +100,22 @@ def test_parse_service_request_takes_the_first_that_parses(
 )
 def test_parse_date(text: str, expected: tuple[date | None, str]) -> None:
     assert parse_date(text, TODAY) == expected
+
+
+VERBS = {"away", "back", "status", "help", "digest-on", "digest-off", "share-address", "unknown"}
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=80),
+        st.builds(lambda s: "away until " + s, st.text(max_size=30)),
+        st.builds(lambda s: "digest on " + s, st.text(max_size=30)),
+    ),
+    st.dates(),
+)
+def test_any_line_reads_as_a_command_or_unknown(text: str, today: date) -> None:
+    command = parse_service_command(text, today)
+    assert command.verb in VERBS
+    if command.until is not None:
+        assert command.until >= today
