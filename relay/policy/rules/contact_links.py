@@ -52,12 +52,13 @@ def check(inspection: Inspection, ctx: PolicyContext, settings: LinkSettings) ->
     for source in readable_sources(inspection):
         for match in _URL.finditer(source.text):
             service = _service(match.group(1), match.group(2) or "", settings.services)
-            link = match.group().lower().rstrip(".,;:!?")
-            if not service or link in seen:
+            link = match.group().rstrip(".,;:!?")  # sentence punctuation is not part of a link
+            if not service or link.lower() in seen:
                 continue
-            seen.add(link)
+            seen.add(link.lower())
             reason = f"a link to {service} (meeting or file sharing) in the {source.where}"
-            findings.append(finding(NAME, settings, reason, source.text, *match.span()))
+            start = match.start()
+            findings.append(finding(NAME, settings, reason, source.text, start, start + len(link)))
     return findings[:MAX_FINDINGS]
 
 
