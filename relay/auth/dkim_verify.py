@@ -63,6 +63,9 @@ def _verify_one(raw: bytes, idx: int, dns: DnsResolver) -> DkimSignature:
     try:
         ok = checker.verify(idx, dnsfunc=lambda name, timeout=5: records[0].encode())
     except (dkim.DKIMException, ValueError) as exc:
+        if "body hash mismatch" in str(exc):
+            return DkimSignature(domain, selector, FAIL, f"the {domain} signature does not match "
+                                 "the message (its body was changed after signing)")
         return DkimSignature(domain, selector, FAIL, f"the {domain} signature is unusable ({exc})")
     if not ok:
         return DkimSignature(domain, selector, FAIL,
