@@ -12,6 +12,7 @@ know, such as Gmail's Spanish and Dutch ones).
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass
 
 from mailparser_reply import EmailReplyParser
@@ -27,6 +28,11 @@ REPLY_LANGUAGES = ("en", "de", "fr", "es", "nl", "it", "sv", "da")
 _ODD_SPACES = re.compile(r"[\u00a0\u2007\u202f\u2009\u200b\ufeff]")
 _COMMAND_RE = re.compile(r"^\W*([A-Za-z]+)(?![\w@])(.*)$", re.DOTALL)
 _SEPARATORS = " \t-–—:;,.!?*_"
+
+# The reply parser's patterns grow worse than linearly with line length; a
+# command sits at the top, so only the head of the text is read, in short lines.
+MAX_TEXT = 8_000
+MAX_LINE = 500
 
 
 @dataclass(frozen=True)
@@ -74,9 +80,17 @@ def _drop_quotes(text: str) -> str:
     return "\n".join(line for line, kept in zip(lines, keep) if kept).strip()
 
 
+def _bounded(text: str) -> str:
+    """The head of ``text`` with long lines wrapped, so parsing time stays small."""
+    lines = []
+    for line in text[:MAX_TEXT].split("\n"):
+        lines.extend(textwrap.wrap(line, MAX_LINE) if len(line) > MAX_LINE else [line])
+    return "\n".join(lines)
+
+
 def new_text(raw: bytes) -> str:
     """What the person wrote in this reply, without quoted text or signature."""
-    text = _ODD_SPACES.sub(" ", _body_text(raw).replace("\r\n", "\n"))
+    text = _bounded(_ODD_SPACES.sub(" ", _body_text(raw).replace("\r\n", "\n")))
     if not text.strip():
         return ""
     message = EmailReplyParser(languages=list(REPLY_LANGUAGES)).read(text)

@@ -119,3 +119,14 @@ def test_mangled_replies_never_raise(path: Path, data: st.DataObject) -> None:
         index = data.draw(st.integers(0, len(raw) - 1))
         raw[index : index + data.draw(st.integers(0, 8))] = data.draw(st.binary(max_size=8))
     assert parse_moderation_reply(bytes(raw)).verb in {*VERBS, "unknown"}
+
+
+def test_long_note_survives_line_wrapping() -> None:
+    words = " ".join(f"word{i}" for i in range(300))
+    raw = (
+        "From: jane@example.org\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        f"note {words}\r\n\r\nOn Mon, Dec 1, 2026 at 10:00 AM Relay wrote:\r\n> held\r\n"
+    ).encode()
+    command = parse_moderation_reply(raw)
+    assert command.verb == "note"
+    assert command.argument.split() == words.split()
