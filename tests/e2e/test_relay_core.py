@@ -54,7 +54,7 @@ async def test_message_is_stored_before_it_is_forwarded_then_masked(world, peopl
     assert copy.rcpt_tos == [MENTOR]
     assert copy.mail_from.startswith("b-") and copy.mail_from.endswith("@" + world.domain)
     msg = copy.message
-    assert msg["From"] == f"Jo <{mentee_alias}>"
+    assert msg["From"] == f'"Jo" <{mentee_alias}>'
     assert MENTOR in msg["To"]
     assert msg["Subject"] == "Question about essays"
     assert msg["Message-ID"].endswith(f"@{world.domain}>")
