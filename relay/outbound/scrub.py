@@ -198,7 +198,7 @@ def _image_to_alt(match: re.Match[str]) -> str:
     sources = [reader.attrs.get(key, "") for key in ("src", "srcset", "data-src")]
     if not any(_REMOTE.match(src) for src in sources if src):
         return match.group(0)
-    return html_lib.escape(reader.attrs.get("alt", ""))
+    return html_lib.escape(reader.attrs.get("alt", ""), quote=False)
 
 
 def scrub_text(text: str, address_map: Mapping[str, str], name_map: Mapping[str, str]) -> str:
