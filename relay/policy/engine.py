@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from relay.model import Action, Finding, Inspection, PolicyContext, Severity, Verdict
-from relay.policy.rules import RULES
+from relay.policy.rules import RULES, RULES_BY_NAME
 
 ENGINE = "engine"
 
@@ -31,8 +31,6 @@ class Policy:
         for name, settings in self.rule_settings:
             if name == rule_name:
                 return settings
-        from relay.policy.rules import RULES_BY_NAME
-
         return RULES_BY_NAME[rule_name].read_settings({})
 
     @property

@@ -85,7 +85,11 @@ def _parse_html(html: str) -> _TextExtractor:
 
 def html_to_text(html: str) -> str:
     """The visible text of an HTML part, with block elements on their own lines."""
-    text = "".join(_parse_html(html).parts)
+    return _visible_text(_parse_html(html))
+
+
+def _visible_text(parser: _TextExtractor) -> str:
+    text = "".join(parser.parts)
     lines = (_SPACES.sub(" ", line).strip() for line in text.splitlines())
     return "\n".join(line for line in lines if line)
 
@@ -101,7 +105,7 @@ def readable_sources(inspection: Inspection) -> tuple[Source, ...]:
     sources += [Source("text", text) for text in inspection.texts if text]
     for html in inspection.htmls:
         parsed = _parse_html(html)
-        text = html_to_text(html)
+        text = _visible_text(parsed)
         if text:
             sources.append(Source("HTML", text))
         sources += [Source("link", link) for link in parsed.links]
@@ -128,6 +132,8 @@ def fold_with_map(text: str) -> tuple[str, tuple[int, ...]]:
     Folding can change lengths ('ß' → 'ss', zero-width characters vanish), so
     matches on the folded text are mapped back through this table.
     """
+    if text.isascii():
+        return text.lower(), tuple(range(len(text)))
     out: list[str] = []
     index: list[int] = []
     for i, char in enumerate(text):

@@ -3,6 +3,8 @@
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from relay.model import Action, Attachment, Inspection, PolicyContext, Severity
 from relay.policy.engine import Policy, evaluate
@@ -82,3 +84,10 @@ def test_a_policy_without_rule_settings_uses_rule_defaults():
     assert verdict.action is Action.HOLD
     assert verdict.findings[0].severity is Severity.NORMAL
 
+
+
+@settings(max_examples=150, deadline=None)
+@given(subject=st.text(max_size=80), text=st.text(max_size=400), html=st.text(max_size=200))
+def test_no_rule_fails_on_any_text(subject, text, html):
+    verdict = evaluate(Inspection(subject=subject, texts=(text,), htmls=(html,)), CTX, POLICY)
+    assert not [f for f in verdict.findings if "rule failed" in f.reason]

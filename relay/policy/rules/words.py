@@ -16,7 +16,7 @@ from typing import Any
 
 from relay.model import Action, Finding, Inspection, PolicyContext, Severity
 from relay.policy.rules.base import MAX_FINDINGS, Rule, SettingError, Settings, finding, read_dataclass
-from relay.policy.text import fold, fold_with_map, original_span, readable_sources, words
+from relay.policy.text import Source, Word, fold, fold_with_map, original_span, readable_sources, words
 
 NAME = "words"
 
@@ -89,7 +89,7 @@ def _phrase_tokens(phrase: str) -> tuple[str, ...]:
     return tuple(_TOKEN.findall(fold(phrase).replace("’", "'")))
 
 
-def _matches_at(tokens: tuple[str, ...], found: tuple, i: int) -> bool:
+def _matches_at(tokens: tuple[str, ...], found: tuple[Word, ...], i: int) -> bool:
     if i + len(tokens) > len(found):
         return False
     for want, word in zip(tokens, found[i : i + len(tokens)]):
@@ -99,34 +99,57 @@ def _matches_at(tokens: tuple[str, ...], found: tuple, i: int) -> bool:
     return True
 
 
-def _search(text: str, word_list: WordList) -> list[tuple[str, int, int]]:
-    """(phrase, start, end) in the original text for each phrase found."""
-    folded, index = fold_with_map(text)
+@dataclass(frozen=True)
+class _Scanned:
+    """A source's words, folded once and indexed by word, for every list to search."""
+
+    text: str
+    where: str
+    index: tuple[int, ...]
+    found: tuple[Word, ...]
+    positions: Mapping[str, tuple[int, ...]]
+
+
+def _scan(source: Source) -> _Scanned:
+    folded, index = fold_with_map(source.text)
     found = words(folded)
-    hits = []
-    for phrase in word_list.words:
-        tokens = _phrase_tokens(phrase)
-        for i in range(len(found)) if tokens else ():
-            if _matches_at(tokens, found, i):
-                start, end = original_span(index, found[i].start, found[i + len(tokens) - 1].end)
-                hits.append((phrase, start, end))
-                break
-    return hits
+    positions: dict[str, list[int]] = {}
+    for i, word in enumerate(found):
+        positions.setdefault(word.text, []).append(i)
+    return _Scanned(source.text, source.where, index, found, {w: tuple(p) for w, p in positions.items()})
+
+
+def _first_hit(scanned: _Scanned, phrase: str) -> tuple[int, int] | None:
+    """Where ``phrase`` first occurs, as a span of the original text."""
+    tokens = _phrase_tokens(phrase)
+    if not tokens:
+        return None
+    first = tokens[0]
+    if first.endswith("*"):
+        prefix = first[:-1]
+        candidates = sorted(i for w, at in scanned.positions.items() if w.startswith(prefix) for i in at)
+    else:
+        candidates = scanned.positions.get(first, ())
+    for i in candidates:
+        if _matches_at(tokens, scanned.found, i):
+            last = scanned.found[i + len(tokens) - 1]
+            return original_span(scanned.index, scanned.found[i].start, last.end)
+    return None
 
 
 def check(inspection: Inspection, ctx: PolicyContext, settings: WordsSettings) -> list[Finding]:
     findings: list[Finding] = []
-    seen: set[tuple[str, str]] = set()
-    sources = [s for s in readable_sources(inspection) if s.where in ("subject", "text", "HTML")]
+    readable = [s for s in readable_sources(inspection) if s.where in ("subject", "text", "HTML")]
+    scanned = [_scan(source) for source in readable]
     for word_list in settings.lists:
-        for source in sources:
-            for phrase, start, end in _search(source.text, word_list):
-                if (word_list.name, phrase) in seen:
-                    continue
-                seen.add((word_list.name, phrase))
-                list_settings = Settings(action=word_list.action, severity=word_list.severity)
-                reason = f'"{phrase}" from the {word_list.name} word list, in the {source.where}'
-                findings.append(finding(NAME, list_settings, reason, source.text, start, end))
+        list_settings = Settings(action=word_list.action, severity=word_list.severity)
+        for phrase in word_list.words:
+            for source in scanned:
+                span = _first_hit(source, phrase)
+                if span is not None:
+                    reason = f'"{phrase}" from the {word_list.name} word list, in the {source.where}'
+                    findings.append(finding(NAME, list_settings, reason, source.text, *span))
+                    break
     return findings[:MAX_FINDINGS]
 
 
