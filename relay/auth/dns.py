@@ -53,9 +53,12 @@ class SystemDns:
 
     def _query(self, name: str, rdtype: str) -> list:
         try:
-            answer = self._resolver.resolve(name, rdtype, lifetime=self._timeout)
-        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer,
-                dns.name.NameTooLong, dns.name.EmptyLabel):
+            qname = dns.name.from_text(name)
+        except dns.exception.DNSException:  # a malformed name (often from a forged header)
+            return []
+        try:
+            answer = self._resolver.resolve(qname, rdtype, lifetime=self._timeout)
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
             return []
         except dns.exception.DNSException as exc:  # timeout, SERVFAIL, no server
             raise DnsTimeout(f"{rdtype} {name}: {exc}") from exc

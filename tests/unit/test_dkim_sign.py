@@ -12,7 +12,7 @@ import pytest
 
 from relay.auth.dkim_verify import PASS, verify_signatures
 from relay.outbound.dkim import Signer, generate_key, public_txt_record, public_txt_value
-from tests.fixtures.dns import FakeDns
+from tests.fixtures.dns import FakeDns, weak_rsa_pem
 
 DOMAIN, SELECTOR = "mentor.example.org", "relay2025"
 
@@ -122,8 +122,6 @@ def test_public_record_shape(key: bytes) -> None:
 
 
 def test_short_keys_are_refused() -> None:
-    from tests.fixtures.dns import weak_rsa_pem
-
     with pytest.raises(ValueError, match="too short"):
         Signer(weak_rsa_pem(512), SELECTOR, DOMAIN)
 

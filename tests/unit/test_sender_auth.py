@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import dkim
 import pytest
 
 from relay.auth.dmarc import aligned, lookup_policy, organizational_domain
+from relay.auth.dns import SystemDns
 from relay.auth.sender import AuthResult, authenticate
 from relay.auth.spf_check import check_spf
 from relay.outbound.dkim import Signer, generate_key, public_txt_value
@@ -235,3 +238,20 @@ def test_policy_found_at_organizational_domain(dns) -> None:
 ])
 def test_spf_through_the_injected_resolver(dns, ip, mail_from, expected) -> None:
     assert check_spf(ip, mail_from, "mail.example", dns).result == expected
+
+
+def test_spf_checks_in_threads_keep_their_own_resolvers() -> None:
+    """Two resolvers disagree about one name; each concurrent check hears only its own."""
+    allow = FakeDns().add("school.example", "TXT", "v=spf1 ip4:192.0.2.0/24 -all")
+    deny = FakeDns().add("school.example", "TXT", "v=spf1 -all")
+    jobs = [allow, deny] * 100
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(
+            lambda d: check_spf(GOOD_IP, "rosa@school.example", "h.example", d).result, jobs))
+    assert results == ["pass", "fail"] * 100
+
+
+def test_system_dns_treats_malformed_names_as_no_data() -> None:
+    resolver = SystemDns(timeout=0.1, nameservers=["127.0.0.1"])
+    assert resolver.txt("x" * 70 + ".example") == []
+    assert resolver.a("two..dots.example") == []
