@@ -30,7 +30,7 @@ from relay.outbound.worker import OutboundWorker
 from relay.policy.loader import load_policy
 from relay.smtp import server as smtp_server
 from relay.smtp.handler import RelayHandler
-from relay.store import schema
+from relay.store import directory, schema
 from relay.store.db import Database
 from relay.store.writer import BatchWriter
 
@@ -55,6 +55,7 @@ class Relay:
     templates: Any
     policies: Any
     background: list[Callable[[], Any]] = field(default_factory=list)  # coroutine factories run by serve
+    scheduler: Any = None  # relay.scheduler.loop.Scheduler
     server: asyncio.AbstractServer | None = None
     handler: RelayHandler | None = None
     _tasks: list[asyncio.Task] = field(default_factory=list)
@@ -133,7 +134,7 @@ def build(settings: Settings, clock: Clock | None = None, transport: Transport |
         writer=writer,
         secret=secret,
         intake_ctx=ctx,
-        routes={"alias": ParticipantRoute(ctx)},
+        routes={"participant": ParticipantRoute(ctx)},
         worker=worker,
         templates=environment(),
         policies=policies,
@@ -146,7 +147,12 @@ def build(settings: Settings, clock: Clock | None = None, transport: Transport |
 
 async def start(relay: Relay, listen: bool = True, work: bool = True) -> Relay:
     settings = relay.settings
-    intake = Intake(settings.domain, relay.routes, settings.max_recipients)
+    db = relay.db
+
+    async def alias_kind(local: str) -> str:
+        return await db.run(lambda s: directory.alias_kind(s, local))
+
+    intake = Intake(settings.domain, relay.routes, alias_kind, settings.max_recipients)
     relay.handler = RelayHandler(intake)
     if listen:
         tls = smtp_server.tls_context(settings.tls_cert, settings.tls_key)

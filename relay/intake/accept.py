@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from dataclasses import replace
+from typing import Any, Awaitable, Callable, Protocol
 
 from relay.intake.classify import Target, classify
 from relay.smtp import replies
@@ -42,14 +43,27 @@ class Route(Protocol):
         """Store the message (committed) and say what happened."""
 
 
+AliasKind = Callable[[str], Awaitable[str]]
+
+
 class Intake:
-    def __init__(self, domain: str, routes: dict[str, Route], max_recipients: int = 100) -> None:
+    """Routes are keyed by kind: participant, circle, moderation, bounce, service, postmaster."""
+
+    def __init__(self, domain: str, routes: dict[str, Route], alias_kind: AliasKind, max_recipients: int = 100) -> None:
         self.domain = domain.lower()
         self.routes = routes
+        self.alias_kind = alias_kind
         self.max_recipients = max_recipients
 
     async def rcpt(self, txn: Transaction, address: str) -> Reply:
         target = classify(address, self.domain)
+        if target.kind == "alias":
+            # Participant and circle aliases look alike; the alias registry says which.
+            try:
+                target = replace(target, kind=await self.alias_kind(target.local))
+            except Exception:
+                log.exception("alias lookup failed")
+                return replies.TEMPORARY_FAILURE
         if target.kind == "invalid":
             return replies.bad_address(target.reason)
         if target.kind == "foreign":
@@ -81,5 +95,3 @@ class Intake:
             log.exception("could not store a %s message from %s", txn.kind, txn.peer)
             return replies.TEMPORARY_FAILURE
 
-
-AfterStore = Callable[[Any, Any], None]

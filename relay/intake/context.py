@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from relay.clock import Clock
 from relay.store.db import Database
@@ -15,6 +15,11 @@ from relay.store.writer import BatchWriter
 # hook(session, stored) -> None. Later stages (moderation notices, reminder
 # clocks, away notes) plan their own rows here so they commit with the message.
 AfterStore = Callable[[Any, Any], None]
+
+
+# Checks run at DATA before the policy, for participant and circle mail:
+# await check(txn, raw, inspection) -> a Reply to refuse, a list of Findings to add, or None.
+DataCheck = Callable[[Any, bytes, Any], Awaitable[Any]]
 
 
 @dataclass
@@ -30,5 +35,6 @@ class IntakeContext:
     lifetime: timedelta = timedelta(days=5)
     notice_lifetime: timedelta = timedelta(days=2)
     after_store: list[AfterStore] = field(default_factory=list)
+    data_checks: list[DataCheck] = field(default_factory=list)
     token: Callable[[], str] = lambda: secrets.token_hex(12)
     entropy: Callable[[], bytes] = lambda: secrets.token_bytes(16)

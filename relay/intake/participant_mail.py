@@ -10,6 +10,7 @@ and one delivery per recipient are committed in one transaction before the
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -66,15 +67,24 @@ class ParticipantRoute:
         inspection = await ctx.db.call(inspect, raw)
         if normalise(inspection.from_address) != sender.email:
             return replies.FROM_MISMATCH
+        extra_findings: list[model.Finding] = []
+        for check in ctx.data_checks:
+            outcome = await check(txn, raw, inspection)
+            if isinstance(outcome, Reply):
+                return outcome
+            extra_findings += outcome or []
         auth = await ctx.sender_check.verify(raw, txn.mail_from, txn.peer, txn.helo)
         if auth.verdict == "temperror":
-            return Reply(451, "4.7.0", f"Could not check who sent this message; please try again later ({auth.reason})")
+            # RFC 7208 §8.6: a DNS failure while checking is temporary; the client retries.
+            return Reply(auth.smtp_code or 451, auth.enhanced or "4.4.3", f"Could not check who sent this message; please try again later ({auth.reason})")
         recipients = tuple(r.recipient for r in txn.recipients)
         pairing_id = txn.recipients[0].pairing_id
         snap = await ctx.db.run(lambda s: _snapshot(s, sender, pairing_id))
         policy = ctx.policies.for_program(snap.program_name)
-        findings = list(evaluate(inspection, _policy_context(snap, sender, recipients, ctx.domain), policy).findings)
-        findings += _status_findings(snap)
+        # The rules are CPU work (phone matching on a long text takes a while): off the event loop.
+        policy_ctx = _policy_context(snap, sender, recipients, ctx.domain)
+        findings = list((await asyncio.to_thread(evaluate, inspection, policy_ctx, policy)).findings)
+        findings += _status_findings(snap) + extra_findings
         if auth.verdict == "fail":
             if not getattr(policy, "hold_on_auth_failure", False):
                 return Reply(auth.smtp_code or 550, auth.enhanced or "5.7.26", auth.reason)

@@ -18,6 +18,9 @@ from relay.store import directory, messages
 from relay.store.tables import Circle, Delivery, Message, Participant, Program
 
 
+LOOP_HEADER = "X-Mentor-Relay-Loop"
+
+
 @dataclass(frozen=True)
 class OutboundJob:
     delivery_id: int
@@ -63,7 +66,9 @@ def mask_context(session: Session, message: Message, delivery: Delivery, domain:
     name_map = {p.display_name: p.handle for p in people if p.display_name and len(p.display_name) >= 3}
     in_reply_to = messages.ids_known_to(session, sender.id, recipient.id, parse_id_list(message.in_reply_to))
     references = messages.ids_known_to(session, sender.id, recipient.id, parse_id_list(message.references))
-    extra: list[tuple[str, str]] = [("X-Mentor-Relay-Program", program.name)]
+    # The loop marker: a copy that comes back to the relay (a participant's
+    # auto-forward to an alias) carries it and is refused at the door.
+    extra: list[tuple[str, str]] = [("X-Mentor-Relay-Program", program.name), (LOOP_HEADER, domain)]
     reply_to = ""
     if message.circle_id is not None:
         circle = session.get(Circle, message.circle_id)

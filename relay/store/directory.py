@@ -44,6 +44,12 @@ def issue_alias(session: Session, kind: str, owner_id: int, now: datetime, entro
     raise DirectoryError("could not find an unused alias; check the entropy source")
 
 
+def alias_kind(session: Session, local_part: str) -> str:
+    """``circle`` for a circle's alias; anything else is looked up as a participant's."""
+    row = session.get(Alias, local_part.lower())
+    return "circle" if row is not None and row.kind == "circle" else "participant"
+
+
 def add_participant(
     session: Session,
     program: Program,

@@ -101,12 +101,12 @@ def record_attempt(session: Session, delivery_id: int, worker: str, now: datetim
     return True
 
 
-def release_held(session: Session, message_id: int, now: datetime) -> int:
-    """A moderator approved: held copies of the message become due now."""
+def release_held(session: Session, message_id: int, now: datetime, lifetime: timedelta = timedelta(days=5)) -> int:
+    """A moderator approved: held copies become due now, with a full queue lifetime from now."""
     result = session.execute(
         update(DELIVERY)
         .where(DELIVERY.c.message_id == message_id, DELIVERY.c.status == "held")
-        .values(status="queued", next_attempt_at=now)
+        .values(status="queued", next_attempt_at=now, expires_at=now + lifetime)
     )
     messages.refresh_status(session, message_id)
     return result.rowcount
