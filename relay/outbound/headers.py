@@ -28,12 +28,17 @@ def safe_header_value(value: str) -> str:
     Decoding first matters: an encoded word can carry CR, LF or NUL, which
     would otherwise reach the copy after a later decode.
     """
+    return single_line(_decode_words(single_line(value)))
+
+
+def single_line(value: str) -> str:
+    """The text as one clean line, without decoding anything.
+
+    Used on values that were already decoded and scrubbed: decoding them a
+    second time could reveal what an encoded word inside an encoded word hid.
+    """
     text = _from_surrogates(str(value))
-    text = _BREAKS.sub(" ", text)
-    text = _decode_words(text)
-    text = _from_surrogates(text)
-    text = text.replace("\t", " ")
-    text = _BREAKS.sub(" ", text)
+    text = _BREAKS.sub(" ", text.replace("\t", " "))
     text = _CONTROLS.sub("", text)
     return re.sub(r" {2,}", " ", text).strip()
 
@@ -82,8 +87,8 @@ def _bytes_to_text(chunk: bytes | str, charset: str | None) -> str:
 
 def format_address(display: str, address: str) -> str:
     """`"Display" <address>`, with the name as encoded words when it is not ASCII."""
-    name = safe_header_value(display)
-    addr = _safe_address(address)
+    name = single_line(display)
+    addr = clean_address(address)
     if not name:
         return f"<{addr}>"
     if name.isascii() and not _ENCODED_WORD.search(name) and "=?" not in name:
@@ -92,8 +97,9 @@ def format_address(display: str, address: str) -> str:
     return f"{_encode_words(name)} <{addr}>"
 
 
-def _safe_address(address: str) -> str:
-    addr = re.sub(r"[\s<>\"(),;:\\\[\]]", "", safe_header_value(address))
+def clean_address(address: str) -> str:
+    """An addr-spec with nothing that could end it early or start another."""
+    addr = re.sub(r"[\s<>\"(),;:\\\[\]]", "", single_line(address))
     local, at, domain = addr.rpartition("@")
     if at and not domain.isascii():
         try:
@@ -117,19 +123,19 @@ def is_header_name(name: str) -> bool:
 def header_line(name: str, value: str, *, unstructured: bool = False) -> str:
     """One header, folded with CRLF; lines stay under 998 octets.
 
-    An unstructured value (Subject, free text) that is not plain short ASCII
-    becomes UTF-8 encoded words, so the reader sees exactly what was written.
+    The value is taken literally (decode it first with safe_header_value).
+    An unstructured value (Subject, free text) with non-ASCII text or
+    something that looks like an encoded word becomes UTF-8 encoded words,
+    so the reader sees exactly what was written and nothing more.
     """
-    value = safe_header_value(value)
-    if unstructured and _needs_encoding(value):
+    value = single_line(value)
+    if _needs_encoding(value) if unstructured else not value.isascii():
         value = _encode_words(value)
     return _fold(f"{name}: {value}")
 
 
 def _needs_encoding(value: str) -> bool:
-    if not value.isascii() or "=?" in value:
-        return True
-    return any(len(word) > _FOLD_WIDTH - 12 for word in value.split(" "))
+    return not value.isascii() or "=?" in value
 
 
 def _fold(line: str) -> str:

@@ -22,7 +22,14 @@ from email.utils import format_datetime, getaddresses, parseaddr, parsedate_to_d
 from urllib.parse import unquote
 
 from relay.model import MaskContext
-from relay.outbound.headers import format_address, header_line, is_header_name, safe_header_value
+from relay.outbound.headers import (
+    clean_address,
+    format_address,
+    header_line,
+    is_header_name,
+    safe_header_value,
+    single_line,
+)
 from relay.outbound.message_ids import format_id_list, new_message_id, parse_id_list
 from relay.outbound.scrub import Scrubber
 
@@ -228,7 +235,8 @@ def _attached_headers(copy: _Copy, inner: Message) -> str:
         value = _first_header(inner, name)
         if value is None:
             continue
-        pairs = [(copy.scrubber.text(n), copy.scrubber.text(a)) for n, a in getaddresses([value]) if n or a]
+        scrub = copy.scrubber.text
+        pairs = [(scrub(single_line(n)), scrub(clean_address(a))) for n, a in getaddresses([value]) if n or a]
         if pairs:
             lines.append(header_line(name, ", ".join(format_address(n, a) for n, a in pairs)))
     date = _first_header(inner, "Date")
@@ -253,7 +261,9 @@ def _attachment_kwargs(copy: _Copy, part: Message) -> dict:
         filename = None
     if filename is not None:
         name = safe_header_value(str(filename)).replace("\\", "/").rsplit("/", 1)[-1]
-        filename = copy.scrubber.text(name).strip(" .") or None
+        # The email package decodes encoded words inside parameters, so none
+        # may survive into a name that has already been scrubbed.
+        filename = copy.scrubber.text(name).replace("=?", "=_").strip(" .") or None
     cid = None
     original = part.get("Content-ID")
     if original is not None:

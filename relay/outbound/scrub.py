@@ -34,8 +34,9 @@ def _char_pattern(ch: str) -> str:
     forms = [re.escape(ch)]
     encoded = ch.encode("utf-8")
     forms.append("".join(f"%{b:02x}" for b in encoded))
-    forms.append(f"&#0{{0,8}}{ord(ch)};")
-    forms.append(f"&#x0{{0,8}}{ord(ch):x};")
+    # Browsers accept a numeric reference without its semicolon, too.
+    forms.append(f"&#0{{0,8}}{ord(ch)}(?:;|(?![0-9]))")
+    forms.append(f"&#x0{{0,8}}{ord(ch):x}(?:;|(?![0-9a-f]))")
     if ch in _NAMED_ENTITIES:
         forms.append(f"&{_NAMED_ENTITIES[ch]};")
     if ch == "@":
