@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO if args.command == "serve" else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # schema checks are routine, not news
     context = Context(env_file=args.env_file)
     try:
         return args.func(args, context) or 0
