@@ -139,6 +139,12 @@ def build(settings: Settings, clock: Clock | None = None, transport: Transport |
         templates=environment(),
         policies=policies,
     )
+    import socket
+
+    from relay.scheduler.loop import Scheduler
+
+    relay.scheduler = Scheduler(db, clock, socket.gethostname() or "relay")
+    relay.background.append(relay.scheduler.run)
     for feature in FEATURES:
         module, _, function = feature.partition(":")
         getattr(importlib.import_module(module), function)(relay)

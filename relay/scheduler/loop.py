@@ -1,0 +1,110 @@
+"""The scheduler: planners write due jobs, handlers run each claimed job once, one leader at a time.
+
+``tick`` plans and then runs every job due as of a moment; it is safe to
+run from cron, twice, or from several instances at once, because a job runs
+only after a committed database claim and commits its work together with
+its ``done`` mark. ``run`` is the loop inside ``relayctl serve``: only the
+holder of the ``scheduler`` lease ticks, so planning is not repeated
+needlessly by every instance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from datetime import datetime, timedelta
+from typing import Callable
+
+from sqlmodel import Session
+
+from relay.clock import Clock, as_utc
+from relay.store import jobs
+from relay.store.db import Database
+from relay.store.tables import Job
+
+log = logging.getLogger(__name__)
+
+Planner = Callable[[Session, datetime], None]
+Handler = Callable[[Session, Job, datetime], None]
+
+LEASE_NAME = "scheduler"
+
+
+class Scheduler:
+    def __init__(self, db: Database, clock: Clock, name: str) -> None:
+        self.db = db
+        self.clock = clock
+        # Distinct per instance even when two share a host name: claims are by holder.
+        self.name = f"{name}-{secrets.token_hex(4)}"[:64]
+        self.planners: list[Planner] = []
+        self.handlers: dict[str, Handler] = {}
+        self.after_tick: list[Callable[[], None]] = []  # e.g. wake the outbound worker
+        self.batch = 100
+        self.lease = timedelta(minutes=10)
+
+    def add_planner(self, planner: Planner) -> None:
+        self.planners.append(planner)
+
+    def add_handler(self, kind: str, handler: Handler) -> None:
+        self.handlers[kind] = handler
+
+    async def tick(self, at: datetime | None = None) -> int:
+        """Plan, then run every job due as of ``at`` (default now) exactly once; returns jobs run."""
+        now = as_utc(at) if at is not None else self.clock.now()
+        for planner in self.planners:
+            try:
+                await self.db.run(lambda s, p=planner: p(s, now))
+            except Exception:
+                log.exception("planner %s failed; the others still run", getattr(planner, "__name__", planner))
+        ran = 0
+        while True:
+            claimed = await self.db.run(lambda s: jobs.claim_due(s, now, self.name, self.batch, self.lease))
+            for job_id in claimed:
+                ran += await self._run_one(job_id, now)
+            if len(claimed) < self.batch:
+                break
+        if ran:
+            for hook in self.after_tick:
+                hook()
+        return ran
+
+    async def _run_one(self, job_id: int, now: datetime) -> int:
+        def work(session: Session) -> int:
+            job = jobs.lock_claimed(session, job_id, self.name)
+            if job is None:
+                return 0  # our lease ran out and another instance took the job over
+            handler = self.handlers.get(job.kind)
+            if handler is None:
+                raise LookupError(f"no handler for jobs of kind {job.kind!r}")
+            handler(session, job, now)
+            jobs.finish(session, job, now)
+            return 1
+
+        try:
+            return await self.db.run(work)
+        except Exception as error:  # the job's own transaction rolled back: nothing half-sent
+            log.exception("job %s failed", job_id)
+            await self.db.run(lambda s: jobs.record_failure(s, job_id, self.name, now, f"{type(error).__name__}: {error}"))
+            return 0
+
+    async def run(self, every_seconds: float = 60) -> None:
+        """Tick every ``every_seconds`` while holding the leader lease; stand by otherwise."""
+        ttl = timedelta(seconds=max(every_seconds * 3, 30))
+        try:
+            while True:
+                try:
+                    now = self.clock.now()
+                    leader = await self.db.run(lambda s: jobs.acquire_lease(s, LEASE_NAME, self.name, now, ttl))
+                    if leader:
+                        await self.tick()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("scheduler tick failed; trying again later")
+                await asyncio.sleep(every_seconds)
+        finally:
+            try:
+                await self.db.run(lambda s: jobs.release_lease(s, LEASE_NAME, self.name))
+            except Exception:  # shutting down: the lease simply expires
+                pass
