@@ -79,3 +79,9 @@ def bad_address(reason: str, recipient: bool = True) -> Reply:
 
 def policy_rejected(reasons: str) -> Reply:
     return Reply(550, "5.7.1", f"This program's rules do not allow this message: {reasons}")
+
+
+NOT_CIRCLE_MEMBER = Reply(
+    550, "5.7.1", "Only members of this circle can write to it, and you are not a member; ask your program coordinator"
+)
+CIRCLE_EMPTY = Reply(550, "5.7.1", "This circle has no other members yet, so the message cannot be passed on")
