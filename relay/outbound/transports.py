@@ -157,10 +157,16 @@ def _classify(code: int, text: str) -> Sent:
 
 
 def _connection_failure(error: BaseException) -> Sent:
+    """Refused, timed out, dropped, or refused while greeting, TLS or login: always a deferral.
+
+    A failure before MAIL FROM says nothing about the recipient, and a
+    smarthost that refuses our login is our own configuration to fix, so
+    (as Postfix's soft bounce for SASL) the mail waits instead of failing.
+    A connection dropped after the final dot is deferred too: the copy is
+    sent again with the same Message-ID (at least once, never zero).
+    """
     code = getattr(error, "code", 0) or 0
-    if code >= 500 and not isinstance(error, aiosmtplib.SMTPConnectError):
-        return Sent("failed", code, getattr(error, "message", str(error)))
-    return Sent("deferred", code if 400 <= code < 500 else 0, f"{type(error).__name__}: {error}")
+    return Sent("deferred", code if 400 <= code < 600 else 0, f"{type(error).__name__}: {error}")
 
 
 async def _quietly_close(client: aiosmtplib.SMTP) -> None:

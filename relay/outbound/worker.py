@@ -2,15 +2,20 @@
 
 Every outcome is recorded as an attempt. A delivery whose processing
 crashes (a bug in a step, a database hiccup) is deferred with the error
-kept, never dropped; one whose worker dies is reclaimed when its lease
-runs out.
+kept, never dropped. One whose worker dies is due again at once when a
+relay restarts on the same host (the dead worker's claims are released),
+and otherwise when its lease runs out. Only as many deliveries are claimed
+as there are free sending slots, so a claim never waits out its lease in
+this process's own queue.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
+import socket
 import time
 from datetime import timedelta
 from typing import Awaitable, Callable
@@ -39,7 +44,7 @@ class OutboundWorker:
         domain: str,
         secret: bytes,
         signer=None,
-        name: str = "worker",
+        name: str = "",
         concurrency: int = 8,
         batch: int = 32,
         poll_seconds: float = 1.0,
@@ -48,7 +53,8 @@ class OutboundWorker:
     ) -> None:
         self.db, self.transport, self.clock = db, transport, clock
         self.domain, self.secret, self.signer = domain, secret, signer
-        self.name = name
+        self.name = name or worker_name()
+        self.concurrency = concurrency
         self.batch, self.poll_seconds, self.lease = batch, poll_seconds, lease
         self.jitter = jitter
         self.on_final: list[FinalHook] = []  # called after a delivery fails for good
@@ -62,6 +68,10 @@ class OutboundWorker:
 
     async def run(self) -> None:
         """Work the queue until ``stop``; new mail wakes it at once, retries are polled."""
+        try:
+            await self.recover()
+        except Exception:
+            log.exception("could not release the claims of stopped workers; their leases will run out")
         while not self._stopping:
             try:
                 claimed = await self.run_once(wait=False)
@@ -78,14 +88,41 @@ class OutboundWorker:
     async def run_once(self, wait: bool = True) -> int:
         """Claim what is due now and start it; with ``wait``, finish it before returning."""
         now = self.clock.now()
-        ids = await self.db.run(lambda s: queue.claim_due(s, now, self.name, self.batch, self.lease))
+        limit = min(self.batch, self.concurrency - len(self._inflight))
+        if limit <= 0:
+            return 0
+        ids = await self.db.run(lambda s: queue.claim_due(s, now, self.name, limit, self.lease))
         tasks = [asyncio.create_task(self._guarded(delivery_id)) for delivery_id in ids]
         self._inflight.update(tasks)
         for task in tasks:
-            task.add_done_callback(self._inflight.discard)
+            task.add_done_callback(self._finished)
         if wait and tasks:
             await asyncio.gather(*tasks)
         return len(ids)
+
+    def _finished(self, task: asyncio.Task) -> None:
+        self._inflight.discard(task)
+        self._wake.set()  # a slot is free: claim the next due delivery
+
+    async def recover(self) -> int:
+        """Make the claims of dead workers on this host due now; returns how many.
+
+        A worker is named host:pid, so a claim whose pid no longer runs here
+        (or that carries this very name, from before a restart) can never be
+        finished by its worker. Claims from other hosts wait for their lease.
+        """
+        host = self.name.rpartition(":")[0]
+        now = self.clock.now()
+
+        def work(session):
+            names = queue.claimers(session, f"{host}:")
+            dead = [n for n in names if n == self.name or not _alive(n.rpartition(":")[2])]
+            return queue.release_claims(session, dead, now)
+
+        released = await self.db.run(work)
+        if released:
+            log.warning("released %d deliveries claimed by stopped workers; they are sent again", released)
+        return released
 
     async def drain(self) -> None:
         """Until the queue has nothing due now (tests and ``queue flush``)."""
@@ -104,7 +141,10 @@ class OutboundWorker:
                 await self._deliver(delivery_id)
             except Exception as error:  # keep it aside for a retry, with the reason
                 log.exception("delivery %s failed inside the relay", delivery_id)
-                await self._record(delivery_id, None, Sent("deferred", 0, f"internal error: {error!r}"), 0)
+                try:
+                    await self._record(delivery_id, None, Sent("deferred", 0, f"internal error: {error!r}"), 0)
+                except Exception:  # the store is down too: the lease brings it back
+                    log.exception("could not record the failure of delivery %s", delivery_id)
 
     async def _deliver(self, delivery_id: int) -> None:
         job = await self.db.run(lambda s: load_job(s, delivery_id, self.domain))
@@ -145,6 +185,23 @@ class OutboundWorker:
             detail = f"gave up after {job.attempts + 1} attempts; last error: {sent.detail}"
             return Outcome("failed", sent.code, detail, duration_ms)
         return Outcome("deferred", sent.code, sent.detail, duration_ms, next_attempt_at=retry_at)
+
+
+def worker_name() -> str:
+    """host:pid, unique among the relays sharing one store (see ``recover``)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}"
+
+
+def _alive(pid: str) -> bool:
+    if not pid.isdigit():
+        return True  # not one of ours: leave it to its lease
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _job_stub(delivery) -> OutboundJob:

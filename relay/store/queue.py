@@ -16,11 +16,13 @@ from sqlalchemy import and_, insert, or_, select as sa_select, update
 from sqlmodel import Session, select
 
 from relay.store import messages
-from relay.store.tables import Attempt, Delivery
+from relay.store.tables import Attempt, Delivery, InboundEvent, Message
 
 DELIVERY = Delivery.__table__
 ATTEMPT = Attempt.__table__
 WAITING = ("queued", "deferred")
+FORCED_LIFETIME = timedelta(days=1)
+INTERRUPTED = "interrupted: the relay stopped during this attempt; sending again"
 
 
 def claim_due(
@@ -131,14 +133,123 @@ def attempts_of(session: Session, delivery_id: int) -> list[Attempt]:
 
 
 def retry(session: Session, now: datetime, delivery_ids: Sequence[int] | None = None) -> int:
-    """Make deferred (or failed) deliveries due now; ``None`` means every deferred one."""
-    query = update(DELIVERY).values(status="queued", next_attempt_at=now)
+    """Make deferred (or failed) deliveries due now; ``None`` means every deferred one.
+
+    A failed delivery forced again gets at least a day of lifetime, so a
+    temporary refusal on the forced try is retried instead of failing (and
+    notifying the sender) a second time at once.
+    """
     if delivery_ids is None:
-        query = query.where(DELIVERY.c.status == "deferred")
-    else:
-        query = query.where(DELIVERY.c.id.in_(list(delivery_ids)), DELIVERY.c.status.in_(("deferred", "failed")))
-    return session.execute(query).rowcount
+        query = update(DELIVERY).where(DELIVERY.c.status == "deferred")
+        return session.execute(query.values(status="queued", next_attempt_at=now)).rowcount
+    ids = list(delivery_ids)
+    count = session.execute(
+        update(DELIVERY)
+        .where(DELIVERY.c.id.in_(ids), DELIVERY.c.status == "deferred")
+        .values(status="queued", next_attempt_at=now)
+    ).rowcount
+    for row in session.execute(
+        sa_select(DELIVERY.c.id, DELIVERY.c.expires_at).where(DELIVERY.c.id.in_(ids), DELIVERY.c.status == "failed")
+    ).all():
+        session.execute(
+            update(DELIVERY)
+            .where(DELIVERY.c.id == row.id)
+            .values(status="queued", next_attempt_at=now, expires_at=max(row.expires_at, now + FORCED_LIFETIME))
+        )
+        count += 1
+    return count
 
 
 def get_delivery(session: Session, delivery_id: int) -> Delivery | None:
     return session.get(Delivery, delivery_id)
+
+
+def claimers(session: Session, prefix: str) -> list[str]:
+    """Names of the workers whose prefix is ``prefix`` that hold claims now."""
+    rows = session.execute(
+        sa_select(DELIVERY.c.claimed_by)
+        .where(DELIVERY.c.status == "sending", DELIVERY.c.claimed_by.startswith(prefix, autoescape=True))
+        .distinct()
+    )
+    return [row.claimed_by for row in rows]
+
+
+def release_claims(session: Session, workers: Sequence[str], now: datetime) -> int:
+    """Deliveries claimed by workers known to be dead are due again now, with the interruption recorded.
+
+    The copy may already have reached the smarthost before the worker died;
+    sending it again with the same Message-ID is the at-least-once promise.
+    """
+    if not workers:
+        return 0
+    ids = [
+        row.id
+        for row in session.execute(
+            sa_select(DELIVERY.c.id).where(DELIVERY.c.status == "sending", DELIVERY.c.claimed_by.in_(list(workers)))
+        )
+    ]
+    if not ids:
+        return 0
+    session.execute(
+        update(DELIVERY)
+        .where(DELIVERY.c.id.in_(ids))
+        .values(status="queued", next_attempt_at=now, lease_until=None, claimed_by="")
+    )
+    session.execute(
+        insert(ATTEMPT),
+        [dict(delivery_id=i, at=now, outcome="interrupted", code=0, detail=INTERRUPTED, duration_ms=0) for i in ids],
+    )
+    return len(ids)
+
+
+def fail_by_report(session: Session, delivery_id: int, now: datetime, detail: str) -> bool:
+    """A delivery status notification said the copy failed after it left: mark it failed.
+
+    True only on the change to failed, so the sender is told once however
+    many reports arrive for one copy.
+    """
+    result = session.execute(
+        update(DELIVERY)
+        .where(DELIVERY.c.id == delivery_id, DELIVERY.c.status.notin_(("failed", "cancelled")))
+        .values(status="failed", last_error=detail[:2000], lease_until=None, claimed_by="")
+    )
+    if result.rowcount != 1:
+        return False
+    session.execute(
+        insert(ATTEMPT).values(delivery_id=delivery_id, at=now, outcome="failed", code=0, detail=detail[:2000])
+    )
+    message_id = session.execute(sa_select(DELIVERY.c.message_id).where(DELIVERY.c.id == delivery_id)).scalar()
+    if message_id is not None:
+        messages.refresh_status(session, message_id)
+    return True
+
+
+def add_inbound_event(
+    session: Session, *, delivery_id: int | None, message_id: int | None, kind: str, at: datetime, detail: str = ""
+) -> int:
+    result = session.execute(
+        insert(InboundEvent.__table__).values(
+            delivery_id=delivery_id, message_id=message_id, kind=kind, at=at, detail=detail[:2000]
+        )
+    )
+    return result.inserted_primary_key[0]
+
+
+def inbound_events_of(session: Session, delivery_id: int) -> list[InboundEvent]:
+    return list(session.exec(select(InboundEvent).where(InboundEvent.delivery_id == delivery_id).order_by(InboundEvent.id)))
+
+
+def recent_delivery_of_kind(
+    session: Session, kind: str, recipient_id: int, pairing_id: int | None, since: datetime
+) -> int | None:
+    """The newest delivery of ``kind`` to this participant about this pairing since ``since``."""
+    query = (
+        sa_select(DELIVERY.c.id)
+        .join(Message.__table__, Message.__table__.c.id == DELIVERY.c.message_id)
+        .where(DELIVERY.c.kind == kind, DELIVERY.c.recipient_id == recipient_id, DELIVERY.c.created_at >= since)
+        .order_by(DELIVERY.c.id.desc())
+        .limit(1)
+    )
+    if pairing_id is not None:
+        query = query.where(Message.__table__.c.pairing_id == pairing_id)
+    return session.execute(query).scalar()
