@@ -35,7 +35,7 @@ class Settings:
     smarthost_password: str = ""
     maildir: Path = Path("var/Maildir")
     policy: Path | None = None
-    sender_auth: str = "none"
+    sender_auth: str = "dmarc"  # production default; `none` is for a laptop walk-through only
     authserv_id: str = ""
     trusted_peers: frozenset[str] = frozenset()
     dkim_selector: str = "relay"
@@ -44,6 +44,12 @@ class Settings:
     tls_key: Path | None = None
     max_message_size: int = 25 * 1024 * 1024
     max_recipients: int = 100
+    max_header_size: int = 64 * 1024
+    max_mime_depth: int = 10
+    max_line_length: int = 1000
+    max_connections_per_peer: int = 20
+    max_failed_recipients: int = 10
+    messages_per_hour: int = 60
     workers: int = 8
     program: str = "default"
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -80,7 +86,7 @@ def settings_from_mapping(env: Mapping[str, str]) -> Settings:
     if not domain or "." not in domain or any(c in domain for c in " @/\\\r\n"):
         raise ConfigError(f"RELAY_DOMAIN must be a domain name such as mentor.example.org, not {domain!r}")
     host, port = _split_host_port(get("RELAY_LISTEN", "127.0.0.1:2525"), "RELAY_LISTEN")
-    sender_auth = get("RELAY_SENDER_AUTH", "none").lower()
+    sender_auth = get("RELAY_SENDER_AUTH", "dmarc").lower()
     if sender_auth not in SENDER_AUTH_MODES:
         raise ConfigError(f"RELAY_SENDER_AUTH must be one of {', '.join(SENDER_AUTH_MODES)}, not {sender_auth!r}")
     smarthost = get("RELAY_SMARTHOST")
@@ -94,6 +100,13 @@ def settings_from_mapping(env: Mapping[str, str]) -> Settings:
     tls_cert, tls_key = get("RELAY_TLS_CERT"), get("RELAY_TLS_KEY")
     if bool(tls_cert) != bool(tls_key):
         raise ConfigError("RELAY_TLS_CERT and RELAY_TLS_KEY must be set together")
+    for key, value in (("RELAY_TLS_CERT", tls_cert), ("RELAY_TLS_KEY", tls_key)):
+        if value and not Path(value).is_file():
+            raise ConfigError(f"{key} names no readable file: {value}")
+    trusted_peers = frozenset(p.strip() for p in get("RELAY_TRUSTED_PEERS").split(",") if p.strip())
+    if sender_auth == "authres" and not (get("RELAY_AUTHSERV_ID") and trusted_peers):
+        # Without both, any client could write the Authentication-Results the relay believes.
+        raise ConfigError("RELAY_SENDER_AUTH=authres needs RELAY_AUTHSERV_ID and RELAY_TRUSTED_PEERS")
     return Settings(
         data_dir=data_dir,
         database_url=get("RELAY_DATABASE_URL") or f"sqlite:///{data_dir / 'relay.db'}",
@@ -108,13 +121,19 @@ def settings_from_mapping(env: Mapping[str, str]) -> Settings:
         policy=Path(policy) if policy else None,
         sender_auth=sender_auth,
         authserv_id=get("RELAY_AUTHSERV_ID"),
-        trusted_peers=frozenset(p.strip() for p in get("RELAY_TRUSTED_PEERS").split(",") if p.strip()),
+        trusted_peers=trusted_peers,
         dkim_selector=selector,
         dkim_key=Path(get("RELAY_DKIM_KEY") or data_dir / "dkim" / f"{selector}.pem"),
         tls_cert=Path(tls_cert) if tls_cert else None,
         tls_key=Path(tls_key) if tls_key else None,
         max_message_size=_int(get, "RELAY_MAX_MESSAGE_SIZE", 25 * 1024 * 1024, minimum=1024),
         max_recipients=_int(get, "RELAY_MAX_RECIPIENTS", 100, minimum=1),
+        max_header_size=_int(get, "RELAY_MAX_HEADER_SIZE", 64 * 1024, minimum=1024),
+        max_mime_depth=_int(get, "RELAY_MAX_MIME_DEPTH", 10, minimum=1),
+        max_line_length=_int(get, "RELAY_MAX_LINE_LENGTH", 1000, minimum=1000),
+        max_connections_per_peer=_int(get, "RELAY_MAX_CONNECTIONS_PER_PEER", 20, minimum=1),
+        max_failed_recipients=_int(get, "RELAY_MAX_FAILED_RECIPIENTS", 10, minimum=1),
+        messages_per_hour=_int(get, "RELAY_MESSAGES_PER_HOUR", 60, minimum=1),
         workers=_int(get, "RELAY_WORKERS", 8, minimum=1),
         program=get("RELAY_PROGRAM", "default"),
         extra={k: v for k, v in env.items() if k.startswith("RELAY_")},
@@ -134,6 +153,6 @@ def _int(get, key: str, default: int, minimum: int) -> int:
 
 def _split_host_port(value: str, key: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
         raise ConfigError(f"{key} must be host:port, such as 127.0.0.1:2525, not {value!r}")
     return host.strip("[]"), int(port)
