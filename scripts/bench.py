@@ -28,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -65,6 +66,7 @@ async def load(port: int, to: str, sessions: int, total: int, size: int) -> dict
                 latencies.append(time.perf_counter() - started)
             except aiosmtplib.SMTPResponseException:
                 failures += 1
+                await client.rset()
         await client.quit()
 
     started = time.perf_counter()
@@ -92,16 +94,21 @@ class SqliteHandler:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("CREATE TABLE m (id INTEGER PRIMARY KEY, sender TEXT, rcpts TEXT, raw BLOB)")
+        self.lock = threading.Lock()  # one connection, one transaction at a time
 
     async def handle_DATA(self, server, session, envelope):
         def commit():
-            self.db.execute("BEGIN IMMEDIATE")
-            self.db.execute("INSERT INTO m (sender, rcpts, raw) VALUES (?, ?, ?)",
-                            (envelope.mail_from, ",".join(envelope.rcpt_tos), envelope.original_content))
-            self.db.execute("COMMIT")
+            with self.lock:
+                self._insert(envelope)
 
         await asyncio.to_thread(commit)
         return "250 2.0.0 OK"
+
+    def _insert(self, envelope) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+        self.db.execute("INSERT INTO m (sender, rcpts, raw) VALUES (?, ?, ?)",
+                        (envelope.mail_from, ",".join(envelope.rcpt_tos), envelope.original_content))
+        self.db.execute("COMMIT")
 
 
 async def serve_baseline(handler) -> asyncio.AbstractServer:

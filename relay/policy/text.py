@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from typing import NamedTuple
 
 from relay.model import Inspection
 
@@ -35,8 +36,9 @@ class Source:
     text: str
 
 
-@dataclass(frozen=True)
-class Word:
+class Word(NamedTuple):
+    """A word of a folded text; a tuple because a long message has thousands."""
+
     start: int  # offsets in the folded text
     end: int
     text: str
