@@ -37,7 +37,9 @@ from relay.store.writer import BatchWriter
 log = logging.getLogger(__name__)
 
 # Each entry is "module:function"; the function takes the Relay and wires its feature in.
-FEATURES: list[str] = []
+FEATURES: list[str] = [
+    "relay.outbound.feature:install",
+]
 
 DEFAULT_POLICY = Path(__file__).resolve().parents[1] / "config" / "policy.toml"
 
