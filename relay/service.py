@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 # Each entry is "module:function"; the function takes the Relay and wires its feature in.
 FEATURES: list[str] = [
+    "relay.moderation.feature:install",
     "relay.outbound.feature:install",
 ]
 

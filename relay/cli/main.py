@@ -21,6 +21,7 @@ COMMANDS = [
     "relay.cli.messages",
     "relay.cli.queue",
     "relay.cli.serve",
+    "relay.cli.moderation",
 ]
 
 

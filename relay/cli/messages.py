@@ -24,6 +24,16 @@ def register(sub) -> None:
     show.add_argument("--raw", action="store_true", help="print the original bytes only")
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=run_show)
+    search = group.add_parser("search", help="find messages by pairing, participant, dates, status and text")
+    search.add_argument("--pairing", type=int, help="a pairing id")
+    search.add_argument("--participant", help="an enrolled address: messages they sent or received")
+    search.add_argument("--since", help="received at or after this ISO-8601 date or time (UTC unless it says)")
+    search.add_argument("--until", help="received before this ISO-8601 date or time")
+    search.add_argument("--status", help="queued, held, delivered, partial, failed, rejected, stored")
+    search.add_argument("--text", help="words in the subject or the text, any case")
+    search.add_argument("--limit", type=int, default=100)
+    search.add_argument("--json", action="store_true")
+    search.set_defaults(func=run_search)
 
 
 def summary(m) -> dict:
@@ -93,3 +103,32 @@ def parse_when(value: str | None) -> datetime | None:
         return as_utc(datetime.fromisoformat(value))
     except ValueError:
         raise CliError(f"not an ISO-8601 date or time: {value!r}") from None
+
+
+def run_search(args, ctx: Context) -> int:
+    since, until = parse_when(args.since), parse_when(args.until)
+    if since and until and since >= until:
+        raise CliError("--since must be before --until")
+
+    def work(session):
+        participant_ids: list[int | None] = [None]
+        if args.participant:
+            from relay.store import directory
+
+            found = directory.participants_by_email(session, args.participant)
+            if not found:
+                raise CliError(f"no participant with the address {args.participant}")
+            participant_ids = [p.id for p in found]
+        seen: dict[int, dict] = {}
+        for participant_id in participant_ids:
+            for m in messages.search_messages(session, participant_id=participant_id, pairing_id=args.pairing,
+                                              status=args.status, since=since, until=until, text=args.text,
+                                              limit=args.limit):
+                seen.setdefault(m.id, summary(m))
+        return sorted(seen.values(), key=lambda r: r["id"], reverse=True)[: args.limit]
+
+    rows = ctx.run(work)
+    emit(args.json, rows, lambda: table(
+        [[r["id"], when(r["received_at"]), r["kind"], r["status"], r["verdict"], r["from"], r["subject"][:40]] for r in rows],
+        ["ID", "RECEIVED", "KIND", "STATUS", "VERDICT", "FROM", "SUBJECT"]))
+    return 0

@@ -85,3 +85,6 @@ NOT_CIRCLE_MEMBER = Reply(
     550, "5.7.1", "Only members of this circle can write to it, and you are not a member; ask your program coordinator"
 )
 CIRCLE_EMPTY = Reply(550, "5.7.1", "This circle has no other members yet, so the message cannot be passed on")
+NOT_A_MODERATOR = Reply(
+    550, "5.7.1", "Only a moderator can answer a moderation notice, from the address the notice was sent to"
+)
