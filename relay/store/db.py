@@ -35,20 +35,43 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 def make_engine(url: str) -> Engine:
+    """An engine whose every commit is durable before it returns.
+
+    SQLite: WAL with ``synchronous=FULL``. The lock wait defaults to 30 s and
+    can be set with a ``timeout`` (seconds) in the URL, e.g.
+    ``sqlite:///var/relay.db?timeout=5``: past it a write fails, the intake
+    answers 451 and the client tries again. PostgreSQL: every session sets
+    ``synchronous_commit`` on, whatever the server's default, so a commit
+    has reached the disk (or the synchronous standby) before the 250.
+    """
     full = engine_url(url)
     if full.startswith("sqlite"):
-        path = make_url(full).database
+        parsed = make_url(full)
+        timeout = _timeout(parsed.query.get("timeout"))
+        parsed = parsed.difference_update_query(["timeout"])
+        path = parsed.database
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(full, connect_args={"check_same_thread": False, "timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": timeout})
+        event.listen(engine, "connect", lambda conn, record: _sqlite_pragmas(conn, record, timeout))
         # pysqlite's own transaction handling is off (see _sqlite_pragmas); start them ourselves.
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
-    return create_engine(full, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    engine = create_engine(full, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    event.listen(engine, "connect", _postgres_durability)
+    return engine
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _timeout(value) -> float:
+    if isinstance(value, tuple):
+        value = value[-1]
+    try:
+        return max(0.0, float(value)) if value is not None else 30.0
+    except ValueError:
+        raise ValueError(f"the database URL's timeout must be a number of seconds, not {value!r}") from None
+
+
+def _sqlite_pragmas(dbapi_connection, _record, timeout: float = 30.0) -> None:
     # WAL lets readers work while one writer commits; FULL makes each commit
     # durable before we answer 250. BEGIN IMMEDIATE takes the write lock up front
     # so two writers queue on busy_timeout instead of failing mid-transaction.
@@ -57,8 +80,25 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
     cursor.close()
+
+
+def _postgres_durability(dbapi_connection, _record) -> None:
+    # A server or role configured with synchronous_commit=off would let a
+    # commit return before its WAL is flushed: a crash then loses mail we
+    # answered 250 for. Set it per session, and check that it took.
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    try:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO on")
+            cursor.execute("SHOW synchronous_commit")
+            value = cursor.fetchone()[0]
+    finally:
+        dbapi_connection.autocommit = autocommit
+    if value not in ("on", "remote_write", "remote_apply", "local"):
+        raise RuntimeError(f"PostgreSQL synchronous_commit is {value!r}; the relay needs durable commits")
 
 
 class Database:
