@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 FEATURES: list[str] = [
     "relay.moderation.feature:install",
     "relay.outbound.feature:install",
+    "relay.scheduler.feature:install",
 ]
 
 DEFAULT_POLICY = Path(__file__).resolve().parents[1] / "config" / "policy.toml"

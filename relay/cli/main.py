@@ -21,6 +21,9 @@ COMMANDS = [
     "relay.cli.messages",
     "relay.cli.queue",
     "relay.cli.serve",
+    "relay.cli.scheduler",
+    "relay.cli.program",
+    "relay.cli.report",
     "relay.cli.moderation",
 ]
 

@@ -19,7 +19,11 @@ def register(sub) -> None:
     unpair.add_argument("mentor", metavar="MENTOR_EMAIL")
     unpair.add_argument("mentee", metavar="MENTEE_EMAIL")
     unpair.add_argument("--program", default=None)
+    unpair.add_argument("--on", default=None, metavar="YYYY-MM-DD", help="close on this day (default: today, now)")
     unpair.set_defaults(func=run_unpair)
+    introduce = sub.add_parser("introduce", help="approve sharing real addresses when both sides asked")
+    introduce.add_argument("pairing", type=int, metavar="PAIRING_ID")
+    introduce.set_defaults(func=run_introduce)
     listing = sub.add_parser("pairings", help="list pairings")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(func=run_list)
@@ -46,18 +50,39 @@ def run_pair(args, ctx: Context) -> int:
 
 
 def run_unpair(args, ctx: Context) -> int:
+    """Closing one pairing takes the program-closing path: notices ahead, transcripts on the day."""
+    from relay.cli.program import parse_day
+    from relay.scheduler.feature import schedule_closure
+
     now = ctx.clock.now()
+    day = parse_day(args.on) if args.on else now.date()
+    if day < now.date():
+        raise CliError(f"{day} has passed; choose today or a later day")
 
     def work(session):
         mentor, mentee = _two(session, args, ctx)
         pairing = directory.active_pairing(session, mentor.id, mentee.id)
         if pairing is None:
             raise CliError(f"{mentor.email} and {mentee.email} are not paired")
-        pairing.status, pairing.closed_at = "closed", now
-        return mentor.handle, mentee.handle
+        schedule_closure(session, pairing, day, now)
+        return mentor.handle, mentee.handle, pairing.status
 
-    mentor, mentee = ctx.run(work)
-    print(f"closed the pairing of {mentor} and {mentee}")
+    mentor, mentee, status = ctx.run(work)
+    if status == "closed":
+        print(f"closed the pairing of {mentor} and {mentee}; transcripts go out with the next scheduler tick")
+    else:
+        print(f"the pairing of {mentor} and {mentee} closes on {day}; both will be told ahead")
+    return 0
+
+
+def run_introduce(args, ctx: Context) -> int:
+    from relay.intake.service_mail import introduce
+    from relay.notices import environment
+    from relay.scheduler.feature import Mailer
+
+    now = ctx.clock.now()
+    mail = Mailer(environment(), ctx.settings.domain)
+    print(ctx.run(lambda session: introduce(session, args.pairing, None, now, mail)))
     return 0
 
 

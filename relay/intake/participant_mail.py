@@ -26,7 +26,7 @@ from relay.outbound.message_ids import new_message_id
 from relay.policy.engine import evaluate
 from relay.smtp import replies
 from relay.smtp.replies import Reply
-from relay.store import directory, messages
+from relay.store import care, directory, messages
 from relay.store.tables import Pairing, Participant, Program
 
 
@@ -35,6 +35,7 @@ class Resolved:
     recipient: model.Participant
     sender: model.Participant
     pairing_id: int | None
+    ended: bool = False  # a former partner writing after the pairing closed
 
 
 @dataclass(frozen=True)
@@ -51,12 +52,18 @@ class Snapshot:
 class ParticipantRoute:
     def __init__(self, ctx: IntakeContext) -> None:
         self.ctx = ctx
+        # Set by the care feature: answer(session, stored_message_id, resolved, now) queues the
+        # kind automatic answer to a former partner. Without it, closed pairings are refused.
+        self.answer_ended = None
 
     async def check_rcpt(self, txn: Transaction, target: Target) -> Reply:
-        outcome = await self.ctx.db.run(lambda s: _resolve(s, txn.mail_from, target.local))
+        ended_ok = self.answer_ended is not None
+        outcome = await self.ctx.db.run(lambda s: _resolve(s, txn.mail_from, target.local, ended_ok))
         if isinstance(outcome, Reply):
             return outcome
         if txn.recipients and txn.recipients[0].sender.program_id != outcome.sender.program_id:
+            return replies.SEPARATE_MESSAGE
+        if txn.recipients and txn.recipients[0].ended != outcome.ended:
             return replies.SEPARATE_MESSAGE
         txn.recipients.append(outcome)
         return replies.RECIPIENT_OK
@@ -67,6 +74,8 @@ class ParticipantRoute:
         inspection = await ctx.db.call(inspect, raw)
         if normalise(inspection.from_address) != sender.email:
             return replies.FROM_MISMATCH
+        if txn.recipients[0].ended:
+            return await self._accept_ended(txn, raw, inspection)
         extra_findings: list[model.Finding] = []
         for check in ctx.data_checks:
             outcome = await check(txn, raw, inspection)
@@ -101,7 +110,32 @@ class ParticipantRoute:
         return replies.held(reference) if verdict.action is model.Action.HOLD else replies.queued(reference)
 
 
-def _resolve(session: Session, mail_from: str, local: str) -> Resolved | Reply:
+    async def _accept_ended(self, txn: Transaction, raw: bytes, inspection: model.Inspection) -> Reply:
+        """Kept, not forwarded; the former partner gets a kind automatic answer (never to an automatic message)."""
+        ctx = self.ctx
+        auth = await ctx.sender_check.verify(raw, txn.mail_from, txn.peer, txn.helo)
+        if auth.verdict in ("fail", "temperror"):
+            return Reply(auth.smtp_code or 550, auth.enhanced or "5.7.26", auth.reason)
+        now = ctx.clock.now()
+        first: Resolved = txn.recipients[0]
+
+        def store(session: Session) -> int:
+            message_id = messages.insert_message(
+                session, program_id=first.sender.program_id, kind="participant", sender_id=first.sender.id,
+                pairing_id=first.pairing_id, envelope_from=txn.mail_from, envelope_rcpts=txn.rcpt_addresses,
+                peer=txn.peer, helo=txn.helo[:255], received_at=now, original_message_id=inspection.message_id[:998],
+                subject=inspection.subject, body_text=_body_text(inspection), raw=raw, status="stored", verdict="deliver",
+            )
+            if not inspection.auto_submitted:
+                self.answer_ended(session, message_id, first, now)
+            return message_id
+
+        stored = await ctx.writer.submit(store)
+        ctx.wake_outbound()
+        return replies.conversation_ended(f"M{stored}")
+
+
+def _resolve(session: Session, mail_from: str, local: str, ended_ok: bool = False) -> Resolved | Reply:
     senders = directory.participants_by_email(session, mail_from)
     if not senders:
         return replies.NOT_ENROLLED
@@ -112,6 +146,10 @@ def _resolve(session: Session, mail_from: str, local: str) -> Resolved | Reply:
     if sender is None or sender.id == recipient.id:
         return replies.NOT_PAIRED
     pairing = directory.active_pairing(session, sender.id, recipient.id)
+    if pairing is None and ended_ok:
+        ended = care.closed_pairing(session, sender.id, recipient.id)
+        if ended is not None:
+            return Resolved(directory.to_value(recipient), directory.to_value(sender), ended.id, ended=True)
     if pairing is None:
         return replies.NOT_PAIRED
     return Resolved(directory.to_value(recipient), directory.to_value(sender), pairing.id)

@@ -88,3 +88,14 @@ CIRCLE_EMPTY = Reply(550, "5.7.1", "This circle has no other members yet, so the
 NOT_A_MODERATOR = Reply(
     550, "5.7.1", "Only a moderator can answer a moderation notice, from the address the notice was sent to"
 )
+SERVICE_NOT_ENROLLED = Reply(
+    550, "5.7.1", "The relay's service address only answers enrolled participants, and the address you wrote from is not enrolled"
+)
+
+
+def command_answered(reference: str) -> Reply:
+    return Reply(250, "2.0.0", f"OK: command received as {reference}; the answer comes by email")
+
+
+def conversation_ended(reference: str) -> Reply:
+    return Reply(250, "2.0.0", f"OK: stored as {reference}; this conversation has ended, so it was not passed on")
