@@ -41,6 +41,7 @@ FEATURES: list[str] = [
     "relay.moderation.feature:install",
     "relay.outbound.feature:install",
     "relay.scheduler.feature:install",
+    "relay.circles.feature:install",
 ]
 
 DEFAULT_POLICY = Path(__file__).resolve().parents[1] / "config" / "policy.toml"

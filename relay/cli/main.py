@@ -25,6 +25,7 @@ COMMANDS = [
     "relay.cli.program",
     "relay.cli.report",
     "relay.cli.moderation",
+    "relay.cli.circles",
 ]
 
 

@@ -70,10 +70,14 @@ class Intake:
             return replies.RELAY_DENIED
         if len(txn.rcpt_addresses) >= self.max_recipients:
             return replies.TOO_MANY_RECIPIENTS
+        kind = target.kind
         if txn.kind and target.kind != txn.kind:
-            # Different kinds are stored differently; 452 asks the client to send them apart.
-            return replies.SEPARATE_MESSAGE
-        route = self.routes.get(target.kind)
+            # Different kinds are stored differently; 452 asks the client to send them apart,
+            # unless one route gathers the other's addresses (a reply-all to a circle and its writer).
+            kind = _gathering(self.routes, txn.kind, target.kind)
+            if kind is None:
+                return replies.SEPARATE_MESSAGE
+        route = self.routes.get(kind)
         if route is None:
             return replies.UNKNOWN_RECIPIENT
         try:
@@ -82,7 +86,7 @@ class Intake:
             log.exception("recipient check failed for %s", target.kind)
             return replies.TEMPORARY_FAILURE
         if reply.ok:
-            txn.kind = target.kind
+            txn.kind = kind
             txn.rcpt_addresses.append(target.address)
         return reply
 
@@ -95,3 +99,10 @@ class Intake:
             log.exception("could not store a %s message from %s", txn.kind, txn.peer)
             return replies.TEMPORARY_FAILURE
 
+
+def _gathering(routes: dict[str, Route], current: str, new: str) -> str | None:
+    """The kind whose route takes both kinds into one transaction (its ``gathers``), if any."""
+    for kind, other in ((current, new), (new, current)):
+        if other in getattr(routes.get(kind), "gathers", ()):
+            return kind
+    return None

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import quote
 
 from sqlmodel import Session
 
 from relay import model
 from relay.outbound.message_ids import parse_id_list
+from relay.store import circles as circle_store
 from relay.store import directory, messages
 from relay.store.tables import Circle, Delivery, Message, Participant, Program
 
@@ -70,19 +72,19 @@ def mask_context(session: Session, message: Message, delivery: Delivery, domain:
     # auto-forward to an alias) carries it and is refused at the door.
     extra: list[tuple[str, str]] = [("X-Mentor-Relay-Program", program.name), (LOOP_HEADER, domain)]
     reply_to = ""
+    sender_alias = f"{sender.alias}@{domain}"
     if message.circle_id is not None:
         circle = session.get(Circle, message.circle_id)
-        circle_address = f"{circle.alias}@{domain}"
-        reply_to = circle_address
-        extra = [
-            ("List-Id", f"{circle.handle} <{circle.alias}.{domain}>"),
-            ("List-Post", f"<mailto:{circle_address}>"),
-            ("List-Unsubscribe", f"<mailto:relay@{domain}?subject=leave%20{circle.name}>"),
-        ] + extra
+        # From the writer's handle at the circle's address: a reply goes back to the whole circle.
+        sender_alias = reply_to = f"{circle.alias}@{domain}"
+        extra = circle_headers(circle, domain) + extra
+        # Members may be enrolled in other programs too: every member's address maps to their alias.
+        for _, person in circle_store.members(session, circle.id, active_only=False):
+            address_map.setdefault(person.email.lower(), f"{person.alias}@{domain}")
     return model.MaskContext(
         domain=domain,
         sender_handle=sender.handle,
-        sender_alias=f"{sender.alias}@{domain}",
+        sender_alias=sender_alias,
         recipient_email=recipient.email,
         recipient_handle=recipient.handle,
         message_id=delivery.masked_message_id,
@@ -95,6 +97,17 @@ def mask_context(session: Session, message: Message, delivery: Delivery, domain:
         extra_headers=tuple(extra),
         strip_remote_images=_strip_images(program),
     )
+
+
+def circle_headers(circle: Circle, domain: str) -> list[tuple[str, str]]:
+    """RFC 2369/2919 list headers: clients offer "reply to list" and "unsubscribe", both to the relay."""
+    address = f"{circle.alias}@{domain}"
+    label = circle.handle.replace("\\", "").replace('"', "")
+    return [
+        ("List-Id", f'"{label}" <{circle.alias}.{domain}>'),
+        ("List-Post", f"<mailto:{address}>"),
+        ("List-Unsubscribe", f"<mailto:relay@{domain}?subject={quote('leave ' + circle.name)}>"),
+    ]
 
 
 def _strip_images(program: Program) -> bool:

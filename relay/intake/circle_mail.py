@@ -1,0 +1,236 @@
+"""Mail from a member to a circle's alias: check, decide once, store one message, fan out.
+
+RCPT: the envelope sender must be enrolled (checked first, so outsiders learn
+nothing about which aliases exist) and an active member of the circle. A
+reply-all from an ordinary client also names members' own aliases (To: the
+circle, Cc: the writer); those are taken into the circle transaction and
+delivered once, through the circle. DATA: the same checks as a pairing's
+(From, data checks, sender authentication, policy), then one Message row and
+one delivery per member who reads message by message, all in one
+transaction before the 250. Digest readers get nothing now: the daily digest
+reads the circle's messages. A hold keeps every copy until one decision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, replace
+
+from sqlmodel import Session
+
+from relay import model
+from relay.addresses import normalise
+from relay.intake.accept import Transaction
+from relay.intake.classify import Target
+from relay.intake.context import IntakeContext
+from relay.intake.parse import inspect
+from relay.intake.participant_mail import _Store as _PairingStore
+from relay.intake.participant_mail import _body_text, _policy_context, _snapshot, _status_findings
+from relay.outbound.message_ids import new_message_id
+from relay.policy.engine import evaluate
+from relay.smtp import replies
+from relay.smtp.replies import Reply
+from relay.store import circles, directory, messages
+from relay.store.tables import Circle
+
+
+@dataclass(frozen=True)
+class CircleInfo:
+    id: int
+    program_id: int
+    name: str
+    handle: str
+    alias: str
+
+
+@dataclass(frozen=True)
+class CircleCopy:
+    """One member the message is for (shaped like a pairing's recipient, so data checks read both)."""
+
+    recipient: model.Participant
+    sender: model.Participant
+    circle: CircleInfo
+    mode: str  # each | digest
+    pairing_id: int | None = None
+
+
+@dataclass(frozen=True)
+class _Fanout:
+    copies: tuple[CircleCopy, ...]
+    writer_id: int
+
+
+class CircleRoute:
+    # Participant aliases of the same circle's members may share a circle transaction (reply-all).
+    gathers = frozenset({"participant"})
+
+    def __init__(self, ctx: IntakeContext) -> None:
+        self.ctx = ctx
+
+    async def check_rcpt(self, txn: Transaction, target: Target) -> Reply:
+        if target.kind == "participant":
+            return await self._gather(txn, target)
+        outcome = await self.ctx.db.run(lambda s: _resolve(s, txn.mail_from, target.local))
+        if isinstance(outcome, Reply):
+            return outcome
+        current = _circle_of(txn)
+        if current is not None:
+            return replies.RECIPIENT_OK if current.id == outcome.copies[0].circle.id else replies.SEPARATE_MESSAGE
+        # Member aliases named before the circle's (Cc before To) are folded in, or sent apart.
+        known = {c.recipient.id for c in outcome.copies} | {outcome.writer_id}
+        if any(r.recipient.id not in known for r in txn.recipients):
+            return replies.SEPARATE_MESSAGE
+        txn.recipients[:] = list(outcome.copies)
+        return replies.RECIPIENT_OK
+
+    async def _gather(self, txn: Transaction, target: Target) -> Reply:
+        """A member's own alias in a circle transaction: they already get the circle's copy."""
+        circle = _circle_of(txn)
+        person = await self.ctx.db.run(lambda s: directory.participant_by_alias(s, target.local))
+        if circle is None or person is None:
+            return replies.SEPARATE_MESSAGE
+        members = {c.recipient.id for c in txn.recipients} | {txn.recipients[0].sender.id}
+        return replies.RECIPIENT_OK if person.id in members else replies.SEPARATE_MESSAGE
+
+    async def accept(self, txn: Transaction, raw: bytes) -> Reply:
+        ctx = self.ctx
+        first: CircleCopy = txn.recipients[0]
+        sender, circle = first.sender, first.circle
+        inspection = await ctx.db.call(inspect, raw)
+        if normalise(inspection.from_address) != sender.email:
+            return replies.FROM_MISMATCH
+        extra_findings: list[model.Finding] = []
+        for check in ctx.data_checks:
+            outcome = await check(txn, raw, inspection)
+            if isinstance(outcome, Reply):
+                return outcome
+            extra_findings += outcome or []
+        auth = await ctx.sender_check.verify(raw, txn.mail_from, txn.peer, txn.helo)
+        if auth.verdict == "temperror":
+            return Reply(auth.smtp_code or 451, auth.enhanced or "4.4.3", f"Could not check who sent this message; please try again later ({auth.reason})")
+        recipients = tuple(c.recipient for c in txn.recipients)
+        snap, count = await ctx.db.run(lambda s: (_snapshot(s, sender, None), circles.count_messages(s, circle.id)))
+        policy = ctx.policies.for_program(snap.program_name)
+        policy_ctx = _policy_context(snap, sender, recipients, ctx.domain)
+        # A circle's first messages count like a new pairing's; its own address is known, not contact data.
+        policy_ctx = replace(
+            policy_ctx,
+            pairing_message_count=count,
+            known_addresses=policy_ctx.known_addresses | {f"{circle.alias}@{ctx.domain}"},
+        )
+        findings = list((await asyncio.to_thread(evaluate, inspection, policy_ctx, policy)).findings)
+        findings += _status_findings(snap) + extra_findings
+        if auth.verdict == "fail":
+            if not getattr(policy, "hold_on_auth_failure", False):
+                return Reply(auth.smtp_code or 550, auth.enhanced or "5.7.26", auth.reason)
+            findings.append(model.Finding("sender-authentication", model.Action.HOLD, auth.reason))
+        verdict = model.Verdict.combine(findings)
+        now = ctx.clock.now()
+        copies = [(c, new_message_id(ctx.domain, ctx.token())) for c in txn.recipients if c.mode == "each"]
+        stored: model.StoredMessage = await ctx.writer.submit(_Store(ctx, txn, raw, inspection, verdict, copies, now))
+        if verdict.action is model.Action.REJECT:
+            return replies.policy_rejected("; ".join(f.reason for f in verdict.findings if f.action is model.Action.REJECT))
+        ctx.wake_outbound()
+        reference = f"M{stored.id}"
+        return replies.held(reference) if verdict.action is model.Action.HOLD else replies.queued(reference)
+
+
+def _circle_of(txn: Transaction) -> CircleInfo | None:
+    first = txn.recipients[0] if txn.recipients else None
+    return first.circle if isinstance(first, CircleCopy) else None
+
+
+def _resolve(session: Session, mail_from: str, local: str) -> _Fanout | Reply:
+    senders = directory.participants_by_email(session, mail_from)
+    if not senders:
+        return replies.NOT_ENROLLED
+    circle = circles.circle_by_alias(session, local)
+    if circle is None or circle.status != "active":
+        return replies.UNKNOWN_RECIPIENT
+    sender = next((p for p in senders if p.program_id == circle.program_id), None)
+    rows = circles.members(session, circle.id)
+    if sender is None or sender.status == "left" or all(p.id != sender.id for _, p in rows):
+        return replies.NOT_CIRCLE_MEMBER
+    info = _info(circle)
+    writer = directory.to_value(sender)
+    copies = tuple(
+        CircleCopy(directory.to_value(p), writer, info, m.delivery_mode)
+        for m, p in rows
+        if p.id != sender.id and p.status == "active"
+    )
+    if not copies:
+        return replies.CIRCLE_EMPTY
+    return _Fanout(copies, sender.id)
+
+
+def _info(circle: Circle) -> CircleInfo:
+    return CircleInfo(circle.id, circle.program_id, circle.name, circle.handle, circle.alias)
+
+
+class _Store(_PairingStore):
+    """The one transaction for an accepted circle message (runs on the writer thread)."""
+
+    def __call__(self, session: Session) -> model.StoredMessage:
+        txn, verdict, now = self.txn, self.verdict, self.now
+        first: CircleCopy = txn.recipients[0]
+        action = verdict.action
+        status = {model.Action.HOLD: "held", model.Action.REJECT: "rejected"}.get(action, "queued")
+        if status == "queued" and not self.copies:
+            status = "stored"  # every member reads the digest: nothing to send now
+        message_id = messages.insert_message(
+            session,
+            program_id=first.sender.program_id,
+            kind="circle",
+            sender_id=first.sender.id,
+            pairing_id=None,
+            circle_id=first.circle.id,
+            envelope_from=txn.mail_from,
+            envelope_rcpts=txn.rcpt_addresses,
+            peer=txn.peer,
+            helo=txn.helo[:255],
+            received_at=now,
+            original_message_id=self.inspection.message_id[:998],
+            in_reply_to=self.inspection.in_reply_to,
+            references=self.inspection.references,
+            subject=self.inspection.subject,
+            body_text=_body_text(self.inspection),
+            raw=self.raw,
+            status=status,
+            verdict=action.value,
+            urgent=verdict.urgent,
+        )
+        messages.insert_findings(session, message_id, verdict.findings)
+        delivery_ids: tuple[int, ...] = ()
+        if action is not model.Action.REJECT and self.copies:
+            delivery_status = "held" if action is model.Action.HOLD else "queued"
+            rows = [
+                dict(
+                    message_id=message_id,
+                    recipient_id=c.recipient.id,
+                    rcpt_email=c.recipient.email,
+                    kind="forward",
+                    status=delivery_status,
+                    masked_message_id=masked_id,
+                    created_at=now,
+                    next_attempt_at=now,
+                    expires_at=now + self.ctx.lifetime,
+                )
+                for c, masked_id in self.copies
+            ]
+            delivery_ids = tuple(messages.insert_deliveries(session, rows))
+        self._learn_display_name(session, first.sender)
+        stored = model.StoredMessage(
+            id=message_id,
+            program_id=first.sender.program_id,
+            sender=first.sender,
+            recipients=tuple(c.recipient for c in txn.recipients),
+            pairing_id=None,
+            verdict=verdict,
+            inspection=self.inspection,
+            delivery_ids=delivery_ids,
+            received_at=now,
+            circle_id=first.circle.id,
+        )
+        for hook in self.ctx.after_store:
+            hook(session, stored)
+        return stored

@@ -1,0 +1,206 @@
+"""Circles end to end: one address for a group, over real SMTP in and out."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import secrets
+from collections import Counter
+from datetime import datetime, timezone
+from email.utils import parseaddr
+
+import pytest
+from sqlmodel import select
+
+from relay.store import circles, directory
+from relay.store.tables import Delivery, Message
+
+MENTOR = "sam.rivera@mail.example.com"
+JO = "jo.kim@school.example.net"
+ALEX = "alex.lee@home.example.org"
+RIA = "ria.patel@student.example.edu"
+STRANGER = "someone@elsewhere.example"
+REAL = (MENTOR, JO, ALEX, RIA)
+
+
+def make_circle(world, name="college-apps", handle="College applications", digest=()):
+    now = world.clock.now()
+
+    def work(session):
+        program = directory.get_program(session, "default")
+        circle = circles.add_circle(session, program, name, handle, now, lambda: secrets.token_bytes(16))
+        for email in REAL:
+            person = directory.require_participant(session, program, email)
+            circles.join(session, circle, person, now, "digest" if email in digest else "each")
+        return f"{circle.alias}@{world.domain}"
+
+    return world.relay.db.run_sync(work)
+
+
+@pytest.fixture
+def people(world):
+    aliases = {MENTOR: world.enrol(MENTOR, "mentor", "Sam (mentor)")}
+    aliases[JO] = world.enrol(JO, "mentee", "Jo")
+    aliases[ALEX] = world.enrol(ALEX, "mentee", "Alex")
+    aliases[RIA] = world.enrol(RIA, "mentee", "Ria")
+    world.pair(MENTOR, JO)
+    return aliases
+
+
+def modern(copy):
+    return email.message_from_bytes(copy.data, policy=email.policy.default)
+
+
+def rows(world, model):
+    return world.relay.db.run_sync(lambda s: list(s.exec(select(model).order_by(model.id))))
+
+
+def assert_masked(received, aliases):
+    """No copy names anyone's real address; each is addressed to its own recipient only."""
+    for copy in received:
+        text = copy.data.decode("ascii").lower()
+        for real in REAL:
+            if real != copy.rcpt_tos[0]:
+                assert real not in text, (real, copy.rcpt_tos)
+                assert real.split("@")[1] not in text
+
+
+async def test_a_mentee_message_reaches_the_other_three_and_the_mentor_masked(world, people):
+    circle = make_circle(world)
+    reply = await world.send(
+        JO, circle, "Essay deadlines", f"Hi all, my other address is {JO} and Alex is at {ALEX}.\n", Cc=RIA
+    )
+    assert reply.code == 250 and "queued as M" in reply.text
+    (message,) = rows(world, Message)
+    assert message.kind == "circle" and message.circle_id is not None and message.pairing_id is None
+    await world.flush()
+
+    received = world.sink.received
+    assert sorted(c.rcpt_tos[0] for c in received) == sorted([MENTOR, ALEX, RIA])
+    for copy in received:
+        msg = copy.message
+        assert msg["From"] == f'"Jo" <{circle}>'
+        assert parseaddr(msg["Reply-To"])[1] == circle
+        assert msg["List-Post"] == f"<mailto:{circle}>"
+        assert msg["List-Id"].endswith(f"<{circle.split('@')[0]}.{world.domain}>")
+        assert msg["List-Unsubscribe"] == f"<mailto:relay@{world.domain}?subject=leave%20college-apps>"
+        assert msg["Cc"] is None
+        body = modern(copy).get_body(("plain",)).get_content()
+        assert people[JO] in body and people[ALEX] in body
+    assert_masked(received, people)
+    assert {d.status for d in rows(world, Delivery)} == {"delivered"}
+
+
+async def test_reply_all_from_an_ordinary_client_delivers_once_to_everyone(world, people):
+    circle = make_circle(world)
+    await world.send(JO, circle, "Essay deadlines", "When are the deadlines?\n")
+    await world.flush()
+    original = next(c.message for c in world.sink.received if c.rcpt_tos == [ALEX])
+    world.sink.received.clear()
+
+    # Alex's client: To the circle (Reply-To), Cc the writer's alias (From), threaded on Alex's copy.
+    reply = await world.send(
+        ALEX, [circle, people[JO]], "Re: Essay deadlines", "Mine is 1 December.\n",
+        In_Reply_To=original["Message-ID"], References=original["Message-ID"],
+    )
+    assert reply.code == 250, reply
+    assert len(rows(world, Message)) == 2
+    await world.flush()
+    counts = Counter(c.rcpt_tos[0] for c in world.sink.received)
+    assert counts == Counter({JO: 1, MENTOR: 1, RIA: 1})
+    to_jo = next(c.message for c in world.sink.received if c.rcpt_tos == [JO])
+    assert to_jo["From"] == f'"Alex" <{circle}>'
+    assert to_jo["In-Reply-To"] is not None  # Jo's own original id: the reply threads in Jo's mailbox
+    assert_masked(world.sink.received, people)
+
+
+async def test_reply_all_with_the_writer_named_first_is_one_circle_message(world, people):
+    circle = make_circle(world)
+    # Jo and Sam are paired, so Sam's client may list Jo's alias before the circle's.
+    reply = await world.send(MENTOR, [people[JO], circle], "Re: deadlines", "Let's talk on Friday.\n")
+    assert reply.code == 250, reply
+    (message,) = rows(world, Message)
+    assert message.kind == "circle"
+    await world.flush()
+    assert Counter(c.rcpt_tos[0] for c in world.sink.received) == Counter({JO: 1, ALEX: 1, RIA: 1})
+
+
+@pytest.mark.parametrize("sender, expected", [(STRANGER, "not enrolled"), ("kim@other.example", "not a member")])
+async def test_non_members_are_refused_at_rcpt(world, people, sender, expected):
+    circle = make_circle(world)
+    if sender != STRANGER:
+        world.enrol(sender, "mentee", "Kim")
+    reply = await world.send(sender, circle, "hello", "Can I join?\n")
+    assert reply.code == 550 and "5.7.1" in reply.text and expected in reply.text, reply
+    assert rows(world, Message) == []
+
+
+async def test_unknown_and_closed_circles_answer_like_unknown_aliases(world, people):
+    circle = make_circle(world)
+
+    def close(session):
+        row = circles.circle_by_alias(session, circle.split("@")[0])
+        row.status = "closed"
+
+    world.relay.db.run_sync(close)
+    closed = await world.send(JO, circle, "hello", "Anyone?\n")
+    unknown = await world.send(JO, f"no-such-alias-1234@{world.domain}", "hello", "Anyone?\n")
+    assert closed.code == unknown.code == 550 and closed.text == unknown.text
+
+
+async def test_a_held_circle_message_is_held_for_everyone_and_released_at_once(world, people):
+    from relay.store import queue
+
+    circle = make_circle(world)
+    reply = await world.send(JO, circle, "call me", "Call me on +1 415 555 0134 tonight.\n")
+    assert reply.code == 250 and "moderator" in reply.text, reply
+    (message,) = rows(world, Message)
+    forwards = [d for d in rows(world, Delivery) if d.kind == "forward"]
+    assert len(forwards) == 3 and {d.status for d in forwards} == {"held"}
+    await world.flush()
+    assert not [c for c in world.sink.received if c.rcpt_tos[0] in REAL and c.message["List-Id"]]
+
+    released = world.relay.db.run_sync(lambda s: queue.release_held(s, message.id, world.clock.now()))
+    assert released == 3
+    await world.flush()
+    copies = [c for c in world.sink.received if c.message["List-Id"]]
+    assert sorted(c.rcpt_tos[0] for c in copies) == sorted([MENTOR, ALEX, RIA])
+
+
+async def test_a_digest_member_gets_nothing_now_and_one_masked_digest_next_morning(world, people):
+    circle = make_circle(world, digest=(RIA,))
+    await world.send(JO, circle, "Essay deadlines", f"When are they? I am {JO}.\n")
+    world.clock.advance(hours=2)
+    await world.send(ALEX, circle, "Re: Essay deadlines", "Mine is 1 December.\n")
+    await world.send(MENTOR, circle, "Reading list", "Three books for the winter.\n")
+    await world.flush()
+    assert RIA not in {c.rcpt_tos[0] for c in world.sink.received}
+    world.sink.received.clear()
+
+    scheduler = world.relay.scheduler
+    await scheduler.tick(world.clock.advance(hours=1))  # the same evening: not yet
+    await world.flush()
+    assert world.sink.received == []
+    for at in (datetime(2026, 11, 3, 7, 30, tzinfo=timezone.utc), datetime(2026, 11, 3, 7, 45, tzinfo=timezone.utc)):
+        world.clock.set(at)
+        await scheduler.tick(at)  # twice: still one digest
+        await world.flush()
+    digests = [c for c in world.sink.received if c.rcpt_tos == [RIA]]
+    assert len(digests) == 1
+    msg = modern(digests[0])
+    assert msg["Auto-Submitted"] == "auto-generated"
+    text = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    for needle in ("When are they?", "Mine is 1 December.", "Three books for the winter.", "Jo", "Alex", "Sam (mentor)"):
+        assert needle in text and needle in html
+    assert text.index("When are they?") < text.index("Mine is 1 December.") < text.index("Three books")
+    assert text.count("=== ") == 2  # two threads: the deadlines and the reading list
+    assert people[JO] in text
+    assert_masked(digests, people)
+
+
+async def test_a_quiet_day_sends_no_digest(world, people):
+    make_circle(world, digest=(RIA,))
+    await world.relay.scheduler.tick(datetime(2026, 11, 3, 7, 30, tzinfo=timezone.utc))
+    await world.flush()
+    assert world.sink.received == []
