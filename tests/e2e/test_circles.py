@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import email
 import email.policy
+import os
 import secrets
+import subprocess
+import sys
 from collections import Counter
 from datetime import datetime, timezone
 from email.utils import parseaddr
@@ -167,7 +170,18 @@ async def test_a_held_circle_message_is_held_for_everyone_and_released_at_once(w
     assert sorted(c.rcpt_tos[0] for c in copies) == sorted([MENTOR, ALEX, RIA])
 
 
-async def test_a_digest_member_gets_nothing_now_and_one_masked_digest_next_morning(world, people):
+def relayctl_tick(tmp_path, sqlite_url, at: str) -> str:
+    """``relayctl scheduler tick --at`` as an operator (or cron) runs it, on the test relay's store."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RELAY_")}
+    env.update(RELAY_DATA_DIR=str(tmp_path / "var"), RELAY_DATABASE_URL=sqlite_url, RELAY_DOMAIN="mentor.test",
+               RELAY_SENDER_AUTH="none")
+    result = subprocess.run([sys.executable, "-m", "relay.cli.main", "scheduler", "tick", "--at", at], env=env,
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+async def test_a_digest_member_gets_nothing_now_and_one_masked_digest_next_morning(world, people, tmp_path, sqlite_url):
     circle = make_circle(world, digest=(RIA,))
     await world.send(JO, circle, "Essay deadlines", f"When are they? I am {JO}.\n")
     world.clock.advance(hours=2)
@@ -177,13 +191,13 @@ async def test_a_digest_member_gets_nothing_now_and_one_masked_digest_next_morni
     assert RIA not in {c.rcpt_tos[0] for c in world.sink.received}
     world.sink.received.clear()
 
-    scheduler = world.relay.scheduler
-    await scheduler.tick(world.clock.advance(hours=1))  # the same evening: not yet
+    relayctl_tick(tmp_path, sqlite_url, "2026-11-02T20:00:00Z")  # the same evening: not yet
+    world.clock.set(datetime(2026, 11, 2, 20, 0, tzinfo=timezone.utc))
     await world.flush()
     assert world.sink.received == []
-    for at in (datetime(2026, 11, 3, 7, 30, tzinfo=timezone.utc), datetime(2026, 11, 3, 7, 45, tzinfo=timezone.utc)):
-        world.clock.set(at)
-        await scheduler.tick(at)  # twice: still one digest
+    for at in ("2026-11-03T07:30:00Z", "2026-11-03T07:45:00Z"):  # twice: still one digest
+        relayctl_tick(tmp_path, sqlite_url, at)
+        world.clock.set(datetime.fromisoformat(at.replace("Z", "+00:00")))
         await world.flush()
     digests = [c for c in world.sink.received if c.rcpt_tos == [RIA]]
     assert len(digests) == 1
@@ -204,3 +218,32 @@ async def test_a_quiet_day_sends_no_digest(world, people):
     await world.relay.scheduler.tick(datetime(2026, 11, 3, 7, 30, tzinfo=timezone.utc))
     await world.flush()
     assert world.sink.received == []
+
+
+@pytest.mark.parametrize("mentor_answers", [False, True])
+async def test_an_unanswered_question_to_the_mentors_reminds_them_once(world, people, mentor_answers):
+    from datetime import timedelta
+
+    circle = make_circle(world)
+    asked_at = world.clock.now()
+    await world.send(ALEX, circle, "Interviews", "Mentors, how should I prepare for an interview?\n")
+    await world.send(RIA, circle, "Thanks", "Thanks for the list, it was great.\n")  # no question: no reminder
+    if mentor_answers:
+        world.clock.advance(hours=3)
+        await world.send(MENTOR, circle, "Re: Interviews", "Practise out loud with a friend.\n")
+    await world.flush()
+    world.sink.received.clear()
+
+    for hours in (47, 49, 50):
+        at = asked_at + timedelta(hours=hours)
+        world.clock.set(at)
+        await world.relay.scheduler.tick(at)
+        await world.flush()
+    reminders = [modern(c) for c in world.sink.received if "waiting" in str(c.message["Subject"])]
+    if mentor_answers:
+        assert reminders == []
+        return
+    assert len(reminders) == 1 and reminders[0]["To"].addresses[0].addr_spec == MENTOR
+    text = reminders[0].get_body(("plain",)).get_content()
+    assert "Alex" in text and "how should I prepare" in text
+    assert_masked([c for c in world.sink.received if "waiting" in str(c.message["Subject"])], people)
