@@ -247,3 +247,54 @@ async def test_an_unanswered_question_to_the_mentors_reminds_them_once(world, pe
     text = reminders[0].get_body(("plain",)).get_content()
     assert "Alex" in text and "how should I prepare" in text
     assert_masked([c for c in world.sink.received if "waiting" in str(c.message["Subject"])], people)
+
+
+@pytest.fixture
+def relayctl(tmp_path, monkeypatch, capsys):
+    """relayctl's own entry point in this process (test_cli runs it as a separate process)."""
+    from relay.cli.main import main
+
+    for name in [k for k in os.environ if k.startswith("RELAY_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("RELAY_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("RELAY_DOMAIN", "mentor.test")
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args, ok=True):
+        code = main(list(args))
+        out = capsys.readouterr()
+        if ok:
+            assert code == 0, out.err
+        return subprocess.CompletedProcess(args, code, out.out, out.err)
+
+    return run
+
+
+def test_relayctl_circle_commands(relayctl):
+    import json
+
+    relayctl("init")
+    relayctl("participant", "add", MENTOR, "--role", "mentor", "--handle", "Sam")
+    relayctl("participant", "add", JO, "--role", "mentee", "--handle", "Jo")
+    added = json.loads(relayctl("circle", "add", "college-apps", "--handle", "College apps", "--json").stdout)
+    assert added["alias"].endswith("@mentor.test") and added["name"] == "college-apps"
+    assert "Sam joined college-apps" in relayctl("circle", "join", "college-apps", MENTOR).stdout
+    assert "(daily digest)" in relayctl("circle", "join", "college-apps", JO, "--digest").stdout
+    listed = json.loads(relayctl("circle", "list", "--json").stdout)
+    assert [(m["handle"], m["delivery"]) for m in listed[0]["members"]] == [("Sam", "each"), ("Jo", "digest")]
+    assert MENTOR not in json.dumps(listed) and JO not in json.dumps(listed)  # members by handle
+    assert "message by message" in relayctl("circle", "digest", "college-apps", JO, "off").stdout
+    assert "Jo left college-apps" in relayctl("circle", "leave", "college-apps", JO).stdout
+    assert "Sam" in relayctl("circle", "list").stdout
+
+    for args, message in [
+        (("circle", "add", "College Apps!", "--handle", "X"), "lower-case letters"),
+        (("circle", "add", "college-apps", "--handle", "X"), "already has a circle"),
+        (("circle", "join", "nope", MENTOR), "no circle named"),
+        (("circle", "join", "college-apps", MENTOR), "already a member"),
+        (("circle", "leave", "college-apps", JO), "not a member"),
+        (("circle", "join", "college-apps", "nobody@example.com"), "not enrolled"),
+    ]:
+        result = relayctl(*args, ok=False)
+        assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1
