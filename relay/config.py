@@ -45,7 +45,7 @@ class Settings:
     max_message_size: int = 25 * 1024 * 1024
     max_recipients: int = 100
     max_header_size: int = 64 * 1024
-    max_mime_depth: int = 10
+    max_mime_depth: int = 20
     max_line_length: int = 1000
     max_connections_per_peer: int = 20
     max_failed_recipients: int = 10
@@ -129,7 +129,7 @@ def settings_from_mapping(env: Mapping[str, str]) -> Settings:
         max_message_size=_int(get, "RELAY_MAX_MESSAGE_SIZE", 25 * 1024 * 1024, minimum=1024),
         max_recipients=_int(get, "RELAY_MAX_RECIPIENTS", 100, minimum=1),
         max_header_size=_int(get, "RELAY_MAX_HEADER_SIZE", 64 * 1024, minimum=1024),
-        max_mime_depth=_int(get, "RELAY_MAX_MIME_DEPTH", 10, minimum=1),
+        max_mime_depth=_int(get, "RELAY_MAX_MIME_DEPTH", 20, minimum=1),
         max_line_length=_int(get, "RELAY_MAX_LINE_LENGTH", 1000, minimum=1000),
         max_connections_per_peer=_int(get, "RELAY_MAX_CONNECTIONS_PER_PEER", 20, minimum=1),
         max_failed_recipients=_int(get, "RELAY_MAX_FAILED_RECIPIENTS", 10, minimum=1),

@@ -42,6 +42,7 @@ FEATURES: list[str] = [
     "relay.outbound.feature:install",
     "relay.scheduler.feature:install",
     "relay.circles.feature:install",
+    "relay.intake.feature:install",
 ]
 
 DEFAULT_POLICY = Path(__file__).resolve().parents[1] / "config" / "policy.toml"

@@ -5,16 +5,27 @@ kind (participant alias, moderation token, bounce address, service address,
 postmaster) and each kind has a route that checks RCPT and stores DATA. Any
 exception before the commit becomes ``451 4.3.0``: the client keeps the
 message and tries again, and nothing half-stored is left behind.
+
+Two refusals happen here for every kind but bounces: a client that keeps
+naming recipients the relay refuses is cut off (``421 4.7.0``: it is
+guessing aliases), and a message that has looped (too many ``Received``
+headers, or the relay's own loop marker) is refused with ``554 5.4.6``.
+Bounces are spared the loop test: a DSN quotes the original's headers,
+though only in its body, and a DSN about a looping copy must still arrive.
 """
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import logging
 from dataclasses import dataclass, field
 from dataclasses import replace
+from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Protocol
 
 from relay.intake.classify import Target, classify
+from relay.intake.throttle import Door
 from relay.smtp import replies
 from relay.smtp.replies import Reply
 
@@ -45,17 +56,56 @@ class Route(Protocol):
 
 AliasKind = Callable[[str], Awaitable[str]]
 
+MAX_RECEIVED = 50  # RFC 5321 6.3 suggests at least 100 is a loop; real paths are under 20
+LOOP_HEADER = "X-Mentor-Relay-Loop"  # written on every copy by relay.outbound.jobs
+LOOP_EXEMPT_KINDS = frozenset({"bounce"})
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def loop_reason(raw: bytes, domain: str) -> str:
+    """Why this message has looped, judged on its top-level headers only; "" when it has not."""
+    headers = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw, headersonly=True)
+    received = len(headers.get_all("Received") or [])
+    if received > MAX_RECEIVED:
+        return f"{received} Received headers"
+    markers = {str(v).strip().lower() for v in headers.get_all(LOOP_HEADER) or []}
+    if domain in markers:
+        return "the relay's own loop marker"
+    return ""
+
 
 class Intake:
     """Routes are keyed by kind: participant, circle, moderation, bounce, service, postmaster."""
 
-    def __init__(self, domain: str, routes: dict[str, Route], alias_kind: AliasKind, max_recipients: int = 100) -> None:
+    def __init__(
+        self,
+        domain: str,
+        routes: dict[str, Route],
+        alias_kind: AliasKind,
+        max_recipients: int = 100,
+        door: Door | None = None,
+        now: Callable[[], datetime] = _utc_now,
+    ) -> None:
         self.domain = domain.lower()
         self.routes = routes
         self.alias_kind = alias_kind
         self.max_recipients = max_recipients
+        self.door = door or Door()
+        self.now = now
 
     async def rcpt(self, txn: Transaction, address: str) -> Reply:
+        if self.door.failures.exceeded(txn.peer, self.now()):
+            return replies.TOO_MANY_FAILED_RECIPIENTS
+        reply = await self._rcpt(txn, address)
+        if not reply.ok and reply.code >= 500:
+            # Only permanent refusals count: they are what an alias-guesser collects.
+            self.door.failures.hit(txn.peer, self.now())
+        return reply
+
+    async def _rcpt(self, txn: Transaction, address: str) -> Reply:
         target = classify(address, self.domain)
         if target.kind == "alias":
             # Participant and circle aliases look alike; the alias registry says which.
@@ -93,6 +143,11 @@ class Intake:
     async def data(self, txn: Transaction, raw: bytes) -> Reply:
         if not txn.kind:
             return replies.NO_VALID_RECIPIENTS
+        if txn.kind not in LOOP_EXEMPT_KINDS:
+            reason = loop_reason(raw, self.domain)
+            if reason:
+                log.warning("loop refused from %s: %s", txn.peer, reason)
+                return replies.LOOP_DETECTED
         try:
             return await self.routes[txn.kind].accept(txn, raw)
         except Exception:

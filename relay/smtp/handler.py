@@ -14,6 +14,7 @@ log = logging.getLogger(__name__)
 class RelayHandler:
     def __init__(self, intake: Intake) -> None:
         self.intake = intake
+        self.door = intake.door  # the protocol counts connections and reads DATA within its limits
         self.draining = False
 
     async def handle_MAIL(self, server, session, envelope, address: str, mail_options: list[str]) -> str:

@@ -99,3 +99,49 @@ def command_answered(reference: str) -> Reply:
 
 def conversation_ended(reference: str) -> Reply:
     return Reply(250, "2.0.0", f"OK: stored as {reference}; this conversation has ended, so it was not passed on")
+
+# --- the door: protocol hardening and abuse limits ---------------------------------
+
+BARE_LINE_ENDING = Reply(
+    550, "5.5.2", "Message refused: a line ends with a bare CR or LF; lines must end with CRLF (RFC 5321 2.3.8)"
+)
+NUL_IN_DATA = Reply(550, "5.5.2", "Message refused: it contains a NUL character, which mail may not carry")
+NUL_IN_COMMAND = Reply(501, "5.5.2", "Syntax error: NUL characters are not allowed in commands")
+COMMAND_TOO_LONG = Reply(500, "5.5.2", "Command line too long; see RFC 5321 4.5.3.1.4")
+BAD_SYNTAX = Reply(500, "5.5.2", "Syntax error: command not understood")
+UNKNOWN_COMMAND = Reply(500, "5.5.1", "Command not recognized")
+NON_ASCII_COMMAND = Reply(500, "5.5.2", "Syntax error: the command name must be ASCII")
+
+
+def line_too_long(limit: int) -> Reply:
+    return Reply(500, "5.5.2", f"Message refused: a line is longer than {limit} bytes; RFC 5321 allows 1000 with CRLF")
+
+
+def size_limit(limit: int) -> Reply:
+    return Reply(552, "5.3.4", f"Message too big for this relay: the limit is {limit} bytes")
+
+
+def header_too_big(limit: int) -> Reply:
+    return Reply(552, "5.3.4", f"Message refused: its header section is larger than {limit} bytes")
+
+
+def mime_too_deep(limit: int) -> Reply:
+    return Reply(554, "5.6.0", f"Message refused: MIME parts are nested deeper than {limit} levels")
+
+
+def malformed_headers(problems: str) -> Reply:
+    return Reply(550, "5.6.0", f"Message refused: its headers are ambiguous or unsafe ({problems})")
+
+
+TOO_MANY_CONNECTIONS = Reply(421, "4.7.0", "Too many connections from your address; please try again later")
+TOO_MANY_FAILED_RECIPIENTS = Reply(
+    421, "4.7.0", "Too many refused recipients from your address; closing the connection, try again later"
+)
+
+
+def too_many_messages(per_hour: int) -> Reply:
+    return Reply(450, "4.7.1", f"You have sent {per_hour} messages in the last hour, this program's limit; please try again later")
+
+
+def postmaster_accepted(reference: str) -> Reply:
+    return Reply(250, "2.0.0", f"OK: received as {reference}; the relay's staff will read it")

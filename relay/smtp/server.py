@@ -1,4 +1,4 @@
-"""The SMTP listener: one asyncio server on the service's event loop, with TLS and size limits."""
+"""The SMTP listener: one asyncio server on the service's event loop, with TLS and the door's limits."""
 
 from __future__ import annotations
 
@@ -6,28 +6,37 @@ import asyncio
 import ssl
 from pathlib import Path
 
-from aiosmtpd.smtp import SMTP
-
+from relay.intake.throttle import Door
 from relay.smtp.handler import RelayHandler
+from relay.smtp.protocol import RelaySMTP
 
 IDENT = "mentor-relay ESMTP"
 
 
 def tls_context(cert: Path | None, key: Path | None) -> ssl.SSLContext | None:
+    """STARTTLS is offered as soon as a certificate is configured."""
     if not cert or not key:
         return None
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(str(cert), str(key))
     return context
 
 
 def protocol_factory(handler: RelayHandler, hostname: str, max_size: int, tls: ssl.SSLContext | None = None):
-    def make() -> SMTP:
-        return SMTP(
+    door: Door = handler.door
+    if door.data.max_size != max_size:
+        # The service passes RELAY_MAX_MESSAGE_SIZE here; it wins over the door's default.
+        from dataclasses import replace
+
+        door.data = replace(door.data, max_size=max_size)
+
+    def make() -> RelaySMTP:
+        return RelaySMTP(
             handler,
+            door=door,
             hostname=hostname,
             ident=IDENT,
-            data_size_limit=max_size,
             decode_data=False,
             enable_SMTPUTF8=True,
             tls_context=tls,

@@ -1,0 +1,128 @@
+"""aiosmtpd's SMTP protocol with the relay's door: strict DATA, clear replies, per-address limits.
+
+Three changes to the stock protocol, each for a reason:
+
+* DATA is read by ``DataReader``: bare CR or LF and NUL are refused instead
+  of passed on, and the size, header and line limits answer with the
+  relay's own replies once the client has sent the final dot.
+* Every reply aiosmtpd writes by itself ("500 Error: bad syntax", "552
+  Error: Too much mail data", ...) is translated into the catalogue's
+  wording with an enhanced status code; nothing says "Error: (...)".
+* A 421 closes the connection (RFC 5321 4.2.3), and each client address
+  may hold only so many connections at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiosmtpd.smtp import MISSING, SMTP
+
+from relay.intake.throttle import Door
+from relay.smtp import replies
+from relay.smtp.data_reader import DataReader
+
+log = logging.getLogger(__name__)
+
+# aiosmtpd's own texts (by prefix) and what the relay says instead.
+_TRANSLATIONS: tuple[tuple[str, str], ...] = (
+    ("500 Command line too long", str(replies.COMMAND_TOO_LONG)),
+    ("500 Error: bad syntax", str(replies.BAD_SYNTAX)),
+    ("500 Error: strict ASCII mode", str(replies.NON_ASCII_COMMAND)),
+    ("500 Error: command", str(replies.UNKNOWN_COMMAND)),
+    ("500 Line too long", str(replies.BAD_SYNTAX)),
+    ("552 Error: message size exceeds", ""),  # filled in per instance: names the limit
+    ("552 Error: Too much mail data", ""),
+    ("553 5.1.3 Error: malformed address", "553 5.1.3 The address is malformed; write it as <name@example.org>"),
+    ("503 Error: need MAIL command", "503 5.5.1 Send MAIL FROM first"),
+    ("503 Error: need RCPT command", "503 5.5.1 Send RCPT TO first"),
+    ("503 Error: nested MAIL command", "503 5.5.1 A transaction is already open; send RSET first"),
+    ("501 Error: ", "501 5.5.4 Syntax error in parameters"),
+    ("555 ", "555 5.5.4 Parameters not recognized"),
+    ("500 Error", str(replies.BAD_SYNTAX)),
+)
+
+
+def translate(status: str, max_size: int) -> str:
+    """The relay's wording for one of aiosmtpd's stock replies; others pass unchanged."""
+    for prefix, ours in _TRANSLATIONS:
+        if status.startswith(prefix):
+            return ours or str(replies.size_limit(max_size))
+    return status
+
+
+class RelaySMTP(SMTP):
+    def __init__(self, handler, *, door: Door, **kwargs) -> None:
+        self.door = door
+        # The stream's line limit bounds both commands and data lines.
+        self.line_length_limit = max(door.data.max_line, 1001)
+        super().__init__(handler, data_size_limit=door.data.max_size, **kwargs)
+
+    @property
+    def peer_ip(self) -> str:
+        peer = self.session.peer if self.session else None
+        return str(peer[0]) if isinstance(peer, (tuple, list)) and peer else str(peer or "")
+
+    async def push(self, status) -> None:
+        if isinstance(status, bytes):
+            status = status.decode("utf-8", "replace")
+        await super().push(translate(status, self.door.data.max_size))
+        if status.startswith("421") and self.transport is not None:
+            self.transport.close()
+
+    async def _handle_client(self) -> None:
+        key = self.peer_ip
+        if not self.door.connections.open(key):
+            log.warning("%s: too many connections, refused", key)
+            await self.push(str(replies.TOO_MANY_CONNECTIONS))
+            return
+        try:
+            await super()._handle_client()
+        finally:
+            self.door.connections.close(key)
+
+    async def smtp_MAIL(self, arg):
+        if arg and "\0" in arg:
+            await self.push(str(replies.NUL_IN_COMMAND))
+            return
+        await super().smtp_MAIL(arg)
+
+    async def smtp_RCPT(self, arg):
+        if arg and "\0" in arg:
+            await self.push(str(replies.NUL_IN_COMMAND))
+            return
+        await super().smtp_RCPT(arg)
+
+    async def smtp_DATA(self, arg: str) -> None:
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        if not self.envelope.rcpt_tos:
+            await self.push("503 5.5.1 Send RCPT TO first")
+            return
+        if arg:
+            await self.push("501 5.5.4 Syntax: DATA takes no arguments")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        reader = DataReader(self.door.data)
+        while self.transport is not None:
+            try:
+                chunk = await self._reader.readuntil(b"\r\n")
+            except asyncio.LimitOverrunError as error:
+                chunk = await self._reader.read(error.consumed)
+            except asyncio.CancelledError:
+                self._writer.close()
+                raise
+            if reader.feed(chunk):
+                break
+        if reader.problem is not None:
+            log.info("%s: DATA refused: %s", self.peer_ip, reader.problem)
+            self._set_post_data_state()
+            await self.push(str(reader.problem))
+            return
+        content = reader.content()
+        self.envelope.content = content
+        self.envelope.original_content = content
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()
+        await self.push("250 OK" if status is MISSING else status)
