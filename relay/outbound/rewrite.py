@@ -44,6 +44,8 @@ _MULTIPART_PARAMS = ("type", "protocol", "micalg", "report-type")
 _OWN_HEADERS = frozenset(
     {"from", "to", "subject", "date", "message-id", "in-reply-to", "references", "mime-version", "reply-to"}
 )
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_ADDR_SPEC = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
 _CID_URL = re.compile(r"(?i)\bcid:([^\"'\s>)]+)")
 _META_CHARSET = re.compile(r"(?i)(<meta\b[^>]*?charset\s*=\s*[\"']?)[^\"'\s;/>]+")
 
@@ -236,7 +238,9 @@ def _attached_headers(copy: _Copy, inner: Message) -> str:
         if value is None:
             continue
         scrub = copy.scrubber.text
-        pairs = [(scrub(single_line(n)), scrub(clean_address(a))) for n, a in getaddresses([value]) if n or a]
+        pairs = [(scrub(single_line(n)), scrub(clean_address(a))) for n, a in getaddresses([value])]
+        # An address 7-bit mail cannot carry is left out rather than mangled.
+        pairs = [(n, a) for n, a in pairs if _ADDR_SPEC.fullmatch(a)]
         if pairs:
             lines.append(header_line(name, ", ".join(format_address(n, a) for n, a in pairs)))
     date = _first_header(inner, "Date")

@@ -10,42 +10,83 @@ is a smaller harm than a real address left in the copy.
 
 from __future__ import annotations
 
+import bisect
 import html as html_lib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from html.parser import HTMLParser
 
-_NAMED_ENTITIES = {"@": "commat", ".": "period", "_": "lowbar", "+": "plus", "-": "hyphen"}
+_NAMED_ESCAPES = {"commat": "@", "period": ".", "lowbar": "_", "plus": "+"}
+# One escaped character, as URLs, HTML and leftover quoted-printable write it.
+# Browsers accept a numeric reference without its semicolon, too.
+_ESCAPE = re.compile(
+    r"%[0-7][0-9a-f]|(?:%[89a-f][0-9a-f])+|&#[0-9]{1,8};?|&#x[0-9a-f]{1,8};?|&(?:commat|period|lowbar|plus);|=40",
+    re.IGNORECASE,
+)
+# Every spelling of an address contains one of these where its "@" is.
+_ANCHOR = re.compile(r"@|%40|&#|&commat;|=40", re.IGNORECASE)
 _NAME_GAP = r"(?:\s|&nbsp;|&#0*160;|&#x0*a0;)+"
 _MAX_PASSES = 3
 _IMG_TAG = re.compile(r"<img\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.IGNORECASE)
 _REMOTE = re.compile(r"^\s*(?:https?:|//)", re.IGNORECASE)
-# Every spelling of an address contains one of these where its "@" is.
-_ANCHOR = re.compile(r"@|%40|&#|&commat;|=40", re.IGNORECASE)
-_TOKEN_BREAK = re.compile(r"[\s<>\"'(),:\[\]]")
-_TOKEN = re.compile(r"[^\s<>\"'(),:\[\]]+")
 _HELD = re.compile("\ue000(\\d+)\ue001")
 _FOLDED = re.compile(r"\r?\n[ \t]")
 _ICAL_WIDTH = 74
 
 
-def _char_pattern(ch: str) -> str:
-    """One character of an address, in any of the spellings it may take."""
-    forms = [re.escape(ch)]
-    encoded = ch.encode("utf-8")
-    forms.append("".join(f"%{b:02x}" for b in encoded))
-    # Browsers accept a numeric reference without its semicolon, too.
-    forms.append(f"&#0{{0,8}}{ord(ch)}(?:;|(?![0-9]))")
-    forms.append(f"&#x0{{0,8}}{ord(ch):x}(?:;|(?![0-9a-f]))")
-    if ch in _NAMED_ENTITIES:
-        forms.append(f"&{_NAMED_ENTITIES[ch]};")
-    if ch == "@":
-        forms.append("=40")  # quoted-printable left undecoded, as in vCard 2.1
-    return "(?:" + "|".join(forms) + ")"
+def _unescape(escape: str) -> str | None:
+    lowered = escape.lower()
+    try:
+        if lowered.startswith("%"):
+            return bytes.fromhex(lowered.replace("%", "")).decode("utf-8", "replace")
+        if lowered.startswith("&#x"):
+            return chr(int(lowered[3:].rstrip(";"), 16))
+        if lowered.startswith("&#"):
+            return chr(int(lowered[2:].rstrip(";")))
+    except (ValueError, OverflowError):
+        return None
+    return "@" if lowered == "=40" else _NAMED_ESCAPES.get(lowered[1:-1])
 
 
-def _address_pattern(address: str) -> str:
-    return "".join(_char_pattern(ch) for ch in address)
+class _Unescaped:
+    """A text with every escaped character decoded, and the way back to the
+    original offsets, so a match in the decoded text replaces the original
+    spelling wherever the escapes were."""
+
+    def __init__(self, text: str) -> None:
+        pieces: list[str] = []
+        self._segments: list[tuple[int, int, int, int]] = []  # decoded start/end, original start/end
+        self._starts: list[int] = []
+        position = decoded = 0
+        for match in _ESCAPE.finditer(text):
+            value = _unescape(match.group(0))
+            if value is None or value == "":
+                continue
+            plain = text[position : match.start()]
+            pieces.extend((plain, value))
+            decoded += len(plain)
+            self._segments.append((decoded, decoded + len(value), match.start(), match.end()))
+            self._starts.append(decoded)
+            decoded += len(value)
+            position = match.end()
+        pieces.append(text[position:])
+        self.text = "".join(pieces)
+
+    def _locate(self, index: int) -> tuple[tuple[int, int, int, int] | None, int]:
+        """The escape holding decoded `index`, or None and its original offset."""
+        i = bisect.bisect_right(self._starts, index) - 1
+        if i < 0:
+            return None, index
+        segment = self._segments[i]
+        if index < segment[1]:
+            return segment, segment[2]
+        return None, segment[3] + index - segment[1]
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The original span behind decoded [start, end)."""
+        first, original_start = self._locate(start)
+        last, original_last = self._locate(end - 1)
+        return original_start, (last[3] if last else original_last + 1)
 
 
 def _alternation(named: Iterable[tuple[str, str]]) -> re.Pattern[str] | None:
@@ -82,12 +123,9 @@ class Scrubber:
         self._aliases = {f"a{i}": alias for i, (_, alias) in enumerate(addresses)}
         self._handles = {f"n{i}": handle for i, (_, handle) in enumerate(names)}
         self._address_re = _alternation(
-            (f"a{i}", _address_pattern(address)) for i, (address, _) in enumerate(addresses)
+            (f"a{i}", re.escape(address)) for i, (address, _) in enumerate(addresses)
         )
         self._name_re = _alternation((f"n{i}", _name_pattern(name)) for i, (name, _) in enumerate(names))
-        # Addresses with characters that end a token cannot be found token by
-        # token; rare enough that searching the whole text for them is fine.
-        self._whole_text = any(_TOKEN_BREAK.search(address) for address, _ in addresses)
 
     def text(self, text: str, *, markup: bool = False) -> str:
         """Replace addresses, then names; `markup` escapes handles for HTML.
@@ -114,17 +152,19 @@ class Scrubber:
 
     def _replace_addresses(self, text: str, hold: Callable[[str], str]) -> str:
         pattern = self._address_re
-        if pattern is None:
+        if pattern is None or not _ANCHOR.search(text):
             return text
-
-        def in_token(token: re.Match[str]) -> str:
-            if not _ANCHOR.search(token.group(0)):
-                return token.group(0)
-            return pattern.sub(lambda m: hold(self._aliases[m.lastgroup or ""]), token.group(0))
-
-        if self._whole_text:
-            return pattern.sub(lambda m: hold(self._aliases[m.lastgroup or ""]), text)
-        return _TOKEN.sub(in_token, text)
+        unescaped = _Unescaped(text)
+        out: list[str] = []
+        last = 0
+        for match in pattern.finditer(unescaped.text):
+            start, end = unescaped.span(match.start(), match.end())
+            if start < last:  # widened to a whole escape the previous match took
+                continue
+            out.extend((text[last:start], hold(self._aliases[match.lastgroup or ""])))
+            last = end
+        out.append(text[last:])
+        return "".join(out)
 
     def html(self, markup: str, *, strip_remote_images: bool = False) -> str:
         if strip_remote_images:
