@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, exists, or_, select as sa_select, update
+from sqlalchemy import and_, exists, or_, update
 from sqlmodel import Session, select
 
 from relay import model
@@ -137,9 +137,3 @@ def review_queue(session: Session, limit: int = 200) -> list[Message]:
     )
     return list(session.exec(query))
 
-
-def notice_count(session: Session, message_id: int) -> int:
-    rows = session.execute(
-        sa_select(ACTION.c.id).where(ACTION.c.message_id == message_id, ACTION.c.action == "notice")
-    ).all()
-    return len(rows)
