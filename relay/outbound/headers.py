@@ -130,7 +130,8 @@ def header_line(name: str, value: str, *, unstructured: bool = False) -> str:
     """
     value = single_line(value)
     if _needs_encoding(value) if unstructured else not value.isascii():
-        value = _encode_words(value)
+        encoded = Header(value, "utf-8", header_name=name).encode(linesep="\r\n", maxlinelen=_FOLD_WIDTH)
+        return f"{name}: {encoded}\r\n"
     return _fold(f"{name}: {value}")
 
 
@@ -148,7 +149,8 @@ def _fold(line: str) -> str:
             current, word = word[:_HARD_LIMIT], word[_HARD_LIMIT:]
         if not current:
             current = word
-        elif len(current) + 1 + len(word) <= _FOLD_WIDTH or not current.strip():
+        elif len(current) + 1 + len(word) <= _FOLD_WIDTH or (not out and " " not in current):
+            # never fold right after "Name:", so the value keeps no leading space
             current = f"{current} {word}"
         else:
             out.append(current)

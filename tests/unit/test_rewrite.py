@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from relay.model import MaskContext
+from relay.outbound.headers import format_address, header_line, safe_header_value
 from relay.outbound.rewrite import build_masked_copy
 
 MAIL = Path(__file__).parent.parent / "fixtures" / "mail"
@@ -291,3 +292,46 @@ def test_broken_input_still_gives_a_clean_copy(raw: bytes) -> None:
     parsed = email.message_from_bytes(out, policy=email.policy.default)
     assert parsed["Message-ID"] == CTX.message_id
     assert SAM not in out.decode().lower() and SAM not in "\n".join(decoded_texts(out)).lower()
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("=?utf-8?q?Hello=0D=0ABcc:_x@example.org?=", "Hello Bcc: x@example.org"),
+        ("=?utf-8?b?YQBiDWMKZA==?=", "ab c d"),  # NUL removed, CR and LF become spaces
+        ("=?iso-8859-1?q?caf=E9?= =?x-unknown?q?na=EFve?=", "café naïve"),
+        ("Re:\r\n\t spaced   out\u2028line", "Re: spaced out line"),
+        ("caf\udcc3\udca9 raw 8-bit", "café raw 8-bit"),
+        ("=?utf-8?b?not base64!?=", "=?utf-8?b?not base64!?="),
+    ],
+)
+def test_safe_header_value(value: str, expected: str) -> None:
+    assert safe_header_value(value) == expected
+
+
+@pytest.mark.parametrize(
+    "display, address, expected",
+    [
+        ("kind-otter", "kind-otter-7q2x9k@mentor.example.org", '"kind-otter" <kind-otter-7q2x9k@mentor.example.org>'),
+        ('say "hi"\r\nBcc: x', "a@b.example", '"say \\"hi\\" Bcc: x" <a@b.example>'),
+        ("Zoë", "a@b.example", "=?utf-8?q?Zo=C3=AB?= <a@b.example>"),
+        ("", "a@b.example", "<a@b.example>"),
+        ("x", "a@b.example>\r\nBcc: <c@d.example", '"x" <a@b.exampleBccc@d.example>'),
+    ],
+)
+def test_format_address(display: str, address: str, expected: str) -> None:
+    assert format_address(display, address) == expected
+
+
+def test_header_line_folds_and_encodes() -> None:
+    line = header_line("Subject", "Grüße " * 40, unstructured=True)
+    assert line.isascii() and line.endswith("\r\n")
+    assert all(len(part) <= 78 for part in line.split("\r\n"))
+    assert email.message_from_string(line + "\r\n", policy=email.policy.default)["Subject"] == ("Grüße " * 40).strip()
+    long_word = header_line("X-Token", "a" * 3000)
+    assert max(len(part) for part in long_word.split("\r\n")) <= 998
+
+
+def test_naive_date_is_taken_as_utc() -> None:
+    raw = masked("gmail_reply.eml", replace(CTX, date=datetime(2026, 3, 3, 9, 0)))
+    assert b"\r\nDate: Tue, 03 Mar 2026 09:00:00 +0000\r\n" in raw
