@@ -26,7 +26,7 @@ class Target:
 
 
 def classify(address: str, domain: str) -> Target:
-    if split(address)[0].lower() == "postmaster" and "@" not in address.strip("<> "):
+    if address.strip("<> ").lower() == "postmaster":
         return Target("postmaster", "postmaster", "postmaster")  # RFC 5321 §4.5.1: bare <postmaster>
     try:
         value = validate_mailbox(address)

@@ -83,16 +83,25 @@ class RelaySMTP(SMTP):
             self.door.connections.close(key)
 
     async def smtp_MAIL(self, arg):
-        if arg and "\0" in arg:
-            await self.push(str(replies.NUL_IN_COMMAND))
+        if await self._refuse_argument(arg, "FROM:", recipient=False):
             return
         await super().smtp_MAIL(arg)
 
     async def smtp_RCPT(self, arg):
-        if arg and "\0" in arg:
-            await self.push(str(replies.NUL_IN_COMMAND))
+        if await self._refuse_argument(arg, "TO:", recipient=True):
             return
         await super().smtp_RCPT(arg)
+
+    async def _refuse_argument(self, arg: str | None, keyword: str, recipient: bool) -> bool:
+        """NUL anywhere, or a source route, which aiosmtpd would strip silently before the handler saw it."""
+        if arg and "\0" in arg:
+            await self.push(str(replies.NUL_IN_COMMAND))
+            return True
+        path = (arg or "")[len(keyword):].strip() if (arg or "").upper().startswith(keyword) else ""
+        if path.startswith("<@"):
+            await self.push(str(replies.bad_address("source routes are not accepted", recipient=recipient)))
+            return True
+        return False
 
     async def smtp_DATA(self, arg: str) -> None:
         if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
