@@ -17,8 +17,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-init: install
+init: install .env
 	$(BIN)/relayctl init
+
+# A first `make run` writes .env from the documented example: development
+# settings (RELAY_SENDER_AUTH=none, so the walk-through's made-up addresses
+# are believed). Edit .env for anything real; it is never overwritten.
+.env:
+	cp config/relay.env.example .env
+	@echo "wrote .env from config/relay.env.example (development settings; edit it for production)"
 
 run: init
 	$(BIN)/relayctl serve

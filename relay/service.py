@@ -23,6 +23,7 @@ from relay.intake.accept import Intake
 from relay.intake.context import IntakeContext
 from relay.intake.participant_mail import ParticipantRoute
 from relay.intake.sender import SenderCheck
+from relay.intake.throttle import Door
 from relay.keys import ensure_dkim_key, ensure_secret
 from relay.notices import environment
 from relay.outbound.transports import MaildirTransport, SmarthostTransport, Transport
@@ -164,7 +165,14 @@ async def start(relay: Relay, listen: bool = True, work: bool = True) -> Relay:
     async def alias_kind(local: str) -> str:
         return await db.run(lambda s: directory.alias_kind(s, local))
 
-    intake = Intake(settings.domain, relay.routes, alias_kind, settings.max_recipients)
+    intake = Intake(
+        settings.domain,
+        relay.routes,
+        alias_kind,
+        settings.max_recipients,
+        door=Door.from_settings(settings),
+        now=relay.clock.now,
+    )
     relay.handler = RelayHandler(intake)
     if listen:
         tls = smtp_server.tls_context(settings.tls_cert, settings.tls_key)

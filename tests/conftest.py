@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from relay.clock import FixedClock
 from tests.fixtures.databases import backends, database_url
 from tests.fixtures.sink import Sink
+
+
+@pytest.fixture(autouse=True)
+def _hermetic(tmp_path, monkeypatch):
+    """No test reads the developer's .env or RELAY_* settings by accident."""
+    monkeypatch.chdir(tmp_path)
+    for key in [k for k in os.environ if k.startswith("RELAY_") and k != "RELAY_TEST_DATABASE_URL"]:
+        monkeypatch.delenv(key)
 
 
 @pytest.fixture(params=backends())

@@ -24,8 +24,8 @@ from relay.intake.accept import Transaction
 from relay.intake.classify import Target
 from relay.intake.context import IntakeContext
 from relay.intake.parse import inspect
-from relay.intake.participant_mail import _Store as _PairingStore
-from relay.intake.participant_mail import _body_text, _policy_context, _snapshot, _status_findings
+from relay.intake.participant_mail import StoreMessage as _PairingStore
+from relay.intake.participant_mail import body_text, policy_context, snapshot, status_findings
 from relay.outbound.message_ids import new_message_id
 from relay.policy.engine import evaluate
 from relay.smtp import replies
@@ -109,9 +109,9 @@ class CircleRoute:
         if auth.verdict == "temperror":
             return Reply(auth.smtp_code or 451, auth.enhanced or "4.4.3", f"Could not check who sent this message; please try again later ({auth.reason})")
         recipients = tuple(c.recipient for c in txn.recipients)
-        snap, count = await ctx.db.run(lambda s: (_snapshot(s, sender, None), circles.count_messages(s, circle.id)))
+        snap, count = await ctx.db.run(lambda s: (snapshot(s, sender, None), circles.count_messages(s, circle.id)))
         policy = ctx.policies.for_program(snap.program_name)
-        policy_ctx = _policy_context(snap, sender, recipients, ctx.domain)
+        policy_ctx = policy_context(snap, sender, recipients, ctx.domain)
         # A circle's first messages count like a new pairing's; its own address is known, not contact data.
         policy_ctx = replace(
             policy_ctx,
@@ -119,7 +119,7 @@ class CircleRoute:
             known_addresses=policy_ctx.known_addresses | {f"{circle.alias}@{ctx.domain}"},
         )
         findings = list((await asyncio.to_thread(evaluate, inspection, policy_ctx, policy)).findings)
-        findings += _status_findings(snap) + extra_findings
+        findings += status_findings(snap) + extra_findings
         if auth.verdict == "fail":
             if not getattr(policy, "hold_on_auth_failure", False):
                 return Reply(auth.smtp_code or 550, auth.enhanced or "5.7.26", auth.reason)
@@ -193,7 +193,7 @@ class _Store(_PairingStore):
             in_reply_to=self.inspection.in_reply_to,
             references=self.inspection.references,
             subject=self.inspection.subject,
-            body_text=_body_text(self.inspection),
+            body_text=body_text(self.inspection),
             raw=self.raw,
             status=status,
             verdict=action.value,

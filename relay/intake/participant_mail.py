@@ -88,12 +88,12 @@ class ParticipantRoute:
             return Reply(auth.smtp_code or 451, auth.enhanced or "4.4.3", f"Could not check who sent this message; please try again later ({auth.reason})")
         recipients = tuple(r.recipient for r in txn.recipients)
         pairing_id = txn.recipients[0].pairing_id
-        snap = await ctx.db.run(lambda s: _snapshot(s, sender, pairing_id))
+        snap = await ctx.db.run(lambda s: snapshot(s, sender, pairing_id))
         policy = ctx.policies.for_program(snap.program_name)
         # The rules are CPU work (phone matching on a long text takes a while): off the event loop.
-        policy_ctx = _policy_context(snap, sender, recipients, ctx.domain)
+        policy_ctx = policy_context(snap, sender, recipients, ctx.domain)
         findings = list((await asyncio.to_thread(evaluate, inspection, policy_ctx, policy)).findings)
-        findings += _status_findings(snap) + extra_findings
+        findings += status_findings(snap) + extra_findings
         if auth.verdict == "fail":
             if not getattr(policy, "hold_on_auth_failure", False):
                 return Reply(auth.smtp_code or 550, auth.enhanced or "5.7.26", auth.reason)
@@ -101,7 +101,7 @@ class ParticipantRoute:
         verdict = model.Verdict.combine(findings)
         now = ctx.clock.now()
         copies = [(r, new_message_id(ctx.domain, ctx.token())) for r in txn.recipients]
-        store = _Store(ctx, txn, raw, inspection, verdict, copies, now)
+        store = StoreMessage(ctx, txn, raw, inspection, verdict, copies, now)
         stored: model.StoredMessage = await ctx.writer.submit(store)
         if verdict.action is model.Action.REJECT:
             return replies.policy_rejected("; ".join(f.reason for f in verdict.findings if f.action is model.Action.REJECT))
@@ -124,7 +124,7 @@ class ParticipantRoute:
                 session, program_id=first.sender.program_id, kind="participant", sender_id=first.sender.id,
                 pairing_id=first.pairing_id, envelope_from=txn.mail_from, envelope_rcpts=txn.rcpt_addresses,
                 peer=txn.peer, helo=txn.helo[:255], received_at=now, original_message_id=inspection.message_id[:998],
-                subject=inspection.subject, body_text=_body_text(inspection), raw=raw, status="stored", verdict="deliver",
+                subject=inspection.subject, body_text=body_text(inspection), raw=raw, status="stored", verdict="deliver",
             )
             if not inspection.auto_submitted:
                 self.answer_ended(session, message_id, first, now)
@@ -155,7 +155,7 @@ def _resolve(session: Session, mail_from: str, local: str, ended_ok: bool = Fals
     return Resolved(directory.to_value(recipient), directory.to_value(sender), pairing.id)
 
 
-def _snapshot(session: Session, sender: model.Participant, pairing_id: int | None) -> Snapshot:
+def snapshot(session: Session, sender: model.Participant, pairing_id: int | None) -> Snapshot:
     program = session.get(Program, sender.program_id)
     pairing = session.get(Pairing, pairing_id) if pairing_id else None
     current = session.get(Participant, sender.id)
@@ -168,7 +168,7 @@ def _snapshot(session: Session, sender: model.Participant, pairing_id: int | Non
     )
 
 
-def _policy_context(
+def policy_context(
     snap: Snapshot, sender: model.Participant, recipients: tuple[model.Participant, ...], domain: str
 ) -> model.PolicyContext:
     known = {sender.email, f"{sender.alias}@{domain}"}
@@ -185,7 +185,7 @@ def _policy_context(
     )
 
 
-def _status_findings(snap: Snapshot) -> list[model.Finding]:
+def status_findings(snap: Snapshot) -> list[model.Finding]:
     found = []
     if snap.sender_status == "suspended":
         found.append(model.Finding("suspended-sender", model.Action.HOLD, "the sender is suspended by a moderator"))
@@ -194,7 +194,7 @@ def _status_findings(snap: Snapshot) -> list[model.Finding]:
     return found
 
 
-class _Store:
+class StoreMessage:
     """The one transaction for an accepted participant message (runs on the writer thread)."""
 
     def __init__(self, ctx, txn, raw, inspection, verdict, copies, now: datetime) -> None:
@@ -221,7 +221,7 @@ class _Store:
             in_reply_to=self.inspection.in_reply_to,
             references=self.inspection.references,
             subject=self.inspection.subject,
-            body_text=_body_text(self.inspection),
+            body_text=body_text(self.inspection),
             raw=self.raw,
             status=status,
             verdict=action.value,
@@ -271,6 +271,6 @@ class _Store:
                 row.display_name = name
 
 
-def _body_text(inspection: model.Inspection) -> str:
+def body_text(inspection: model.Inspection) -> str:
     text = "\n".join(inspection.texts) or "\n".join(inspection.htmls)
     return text[:100_000]

@@ -20,12 +20,14 @@ class RelayHandler:
     async def handle_MAIL(self, server, session, envelope, address: str, mail_options: list[str]) -> str:
         if self.draining:
             return str(replies.SHUTTING_DOWN)
-        if address:  # the null sender <> is allowed: bounces arrive with it
+        if address.strip() == "<>":  # aiosmtpd hands the null sender over as "<>"
+            address = ""
+        if address:  # the null sender is allowed: bounces arrive with it
             try:
                 address = validate_mailbox(address)
             except AddressError as error:
                 return str(replies.bad_address(str(error), recipient=False))
-        envelope.mail_from = address
+        envelope.mail_from = address or "<>"  # aiosmtpd wants a true value before RCPT
         envelope.mail_options.extend(mail_options)
         envelope.relay_txn = Transaction(
             peer=_peer_ip(session.peer), helo=session.host_name or "", mail_from=address
