@@ -25,12 +25,12 @@ from relay.intake.classify import Target
 from relay.intake.context import IntakeContext
 from relay.intake.parse import inspect
 from relay.intake.participant_mail import StoreMessage as _PairingStore
-from relay.intake.participant_mail import body_text, policy_context, snapshot, status_findings
+from relay.intake.participant_mail import policy_context, snapshot, status_findings
 from relay.outbound.message_ids import new_message_id
 from relay.policy.engine import evaluate
 from relay.smtp import replies
 from relay.smtp.replies import Reply
-from relay.store import circles, directory, messages
+from relay.store import circles, directory
 from relay.store.tables import Circle
 
 
@@ -168,69 +168,13 @@ def _info(circle: Circle) -> CircleInfo:
 
 
 class _Store(_PairingStore):
-    """The one transaction for an accepted circle message (runs on the writer thread)."""
+    """The one transaction for an accepted circle message: the same rows, kept under the circle."""
 
-    def __call__(self, session: Session) -> model.StoredMessage:
-        txn, verdict, now = self.txn, self.verdict, self.now
-        first: CircleCopy = txn.recipients[0]
-        action = verdict.action
-        status = {model.Action.HOLD: "held", model.Action.REJECT: "rejected"}.get(action, "queued")
-        if status == "queued" and not self.copies:
-            status = "stored"  # every member reads the digest: nothing to send now
-        message_id = messages.insert_message(
-            session,
-            program_id=first.sender.program_id,
-            kind="circle",
-            sender_id=first.sender.id,
-            pairing_id=None,
-            circle_id=first.circle.id,
-            envelope_from=txn.mail_from,
-            envelope_rcpts=txn.rcpt_addresses,
-            peer=txn.peer,
-            helo=txn.helo[:255],
-            received_at=now,
-            original_message_id=self.inspection.message_id[:998],
-            in_reply_to=self.inspection.in_reply_to,
-            references=self.inspection.references,
-            subject=self.inspection.subject,
-            body_text=body_text(self.inspection),
-            raw=self.raw,
-            status=status,
-            verdict=action.value,
-            urgent=verdict.urgent,
-        )
-        messages.insert_findings(session, message_id, verdict.findings)
-        delivery_ids: tuple[int, ...] = ()
-        if action is not model.Action.REJECT and self.copies:
-            delivery_status = "held" if action is model.Action.HOLD else "queued"
-            rows = [
-                dict(
-                    message_id=message_id,
-                    recipient_id=c.recipient.id,
-                    rcpt_email=c.recipient.email,
-                    kind="forward",
-                    status=delivery_status,
-                    masked_message_id=masked_id,
-                    created_at=now,
-                    next_attempt_at=now,
-                    expires_at=now + self.ctx.lifetime,
-                )
-                for c, masked_id in self.copies
-            ]
-            delivery_ids = tuple(messages.insert_deliveries(session, rows))
-        self._learn_display_name(session, first.sender)
-        stored = model.StoredMessage(
-            id=message_id,
-            program_id=first.sender.program_id,
-            sender=first.sender,
-            recipients=tuple(c.recipient for c in txn.recipients),
-            pairing_id=None,
-            verdict=verdict,
-            inspection=self.inspection,
-            delivery_ids=delivery_ids,
-            received_at=now,
-            circle_id=first.circle.id,
-        )
-        for hook in self.ctx.after_store:
-            hook(session, stored)
-        return stored
+    kind = "circle"
+
+    def where(self, first: CircleCopy) -> tuple[int | None, int | None]:
+        return None, first.circle.id
+
+    def status_for(self, action: model.Action) -> str:
+        status = super().status_for(action)
+        return "stored" if status == "queued" and not self.copies else status  # all read the digest

@@ -195,23 +195,36 @@ def status_findings(snap: Snapshot) -> list[model.Finding]:
 
 
 class StoreMessage:
-    """The one transaction for an accepted participant message (runs on the writer thread)."""
+    """The one transaction for an accepted participant message (runs on the writer thread).
+
+    Circle messages reuse it: a subclass says where the message belongs.
+    """
+
+    kind = "participant"
 
     def __init__(self, ctx, txn, raw, inspection, verdict, copies, now: datetime) -> None:
         self.ctx, self.txn, self.raw, self.inspection = ctx, txn, raw, inspection
         self.verdict, self.copies, self.now = verdict, copies, now
 
+    def where(self, first) -> tuple[int | None, int | None]:
+        """(pairing id, circle id) of the message."""
+        return first.pairing_id, None
+
+    def status_for(self, action: model.Action) -> str:
+        return {model.Action.HOLD: "held", model.Action.REJECT: "rejected"}.get(action, "queued")
+
     def __call__(self, session: Session) -> model.StoredMessage:
         txn, verdict, now = self.txn, self.verdict, self.now
-        first: Resolved = txn.recipients[0]
+        first = txn.recipients[0]
         action = verdict.action
-        status = {model.Action.HOLD: "held", model.Action.REJECT: "rejected"}.get(action, "queued")
+        pairing_id, circle_id = self.where(first)
         message_id = messages.insert_message(
             session,
             program_id=first.sender.program_id,
-            kind="participant",
+            kind=self.kind,
             sender_id=first.sender.id,
-            pairing_id=first.pairing_id,
+            pairing_id=pairing_id,
+            circle_id=circle_id,
             envelope_from=txn.mail_from,
             envelope_rcpts=txn.rcpt_addresses,
             peer=txn.peer,
@@ -223,13 +236,13 @@ class StoreMessage:
             subject=self.inspection.subject,
             body_text=body_text(self.inspection),
             raw=self.raw,
-            status=status,
+            status=self.status_for(action),
             verdict=action.value,
             urgent=verdict.urgent,
         )
         messages.insert_findings(session, message_id, verdict.findings)
         delivery_ids: tuple[int, ...] = ()
-        if action is not model.Action.REJECT:
+        if action is not model.Action.REJECT and self.copies:
             delivery_status = "held" if action is model.Action.HOLD else "queued"
             rows = [
                 dict(
@@ -252,11 +265,12 @@ class StoreMessage:
             program_id=first.sender.program_id,
             sender=first.sender,
             recipients=tuple(r.recipient for r in txn.recipients),
-            pairing_id=first.pairing_id,
+            pairing_id=pairing_id,
             verdict=verdict,
             inspection=self.inspection,
             delivery_ids=delivery_ids,
             received_at=now,
+            circle_id=circle_id,
         )
         for hook in self.ctx.after_store:
             hook(session, stored)

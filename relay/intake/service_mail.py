@@ -9,7 +9,7 @@ that queues the confirmation.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 
 from sqlmodel import Session, select
 

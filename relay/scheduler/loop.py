@@ -85,7 +85,8 @@ class Scheduler:
             return await self.db.run(work)
         except Exception as error:  # the job's own transaction rolled back: nothing half-sent
             log.exception("job %s failed", job_id)
-            await self.db.run(lambda s: jobs.record_failure(s, job_id, self.name, now, f"{type(error).__name__}: {error}"))
+            reason = f"{type(error).__name__}: {error}"
+            await self.db.run(lambda s: jobs.record_failure(s, job_id, self.name, now, reason))
             return 0
 
     async def run(self, every_seconds: float = 60) -> None:

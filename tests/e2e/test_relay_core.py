@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email
 import json
 
 import dkim
@@ -113,7 +112,7 @@ async def test_threading_maps_ids_across_a_reply_and_a_reply_to_the_reply(world,
 
 
 async def test_one_message_to_two_aliases_is_one_row_and_two_deliveries(world):
-    mentor = world.enrol(MENTOR, "mentor", "Sam")
+    world.enrol(MENTOR, "mentor", "Sam")
     a = world.enrol(MENTEE, "mentee", "Jo")
     b = world.enrol(OTHER, "mentee", "Alex")
     world.pair(MENTOR, MENTEE)
@@ -141,7 +140,7 @@ async def test_one_message_to_two_aliases_is_one_row_and_two_deliveries(world):
 )
 async def test_refusals_have_clear_codes_and_store_nothing(world, people, case, expected):
     mentor_alias, mentee_alias = people
-    stranger_alias = world.enrol(OTHER, "mentee", "Alex")
+    world.enrol(OTHER, "mentee", "Alex")  # enrolled, but paired with nobody
     sender, to, extra = {
         "foreign-domain": (MENTEE, "someone@gmail.example", {}),
         "unknown-alias": (MENTEE, f"kind-otter-zzzzzzzzz@{world.domain}", {}),
