@@ -59,10 +59,10 @@ _SHARE_RE = re.compile(r"(?:my\s+)?(?:real\s+)?(?:e-?mail\s+)?address[\s.!]*", r
 
 @dataclass(frozen=True)
 class ServiceCommand:
-    verb: str  # away | back | status | help | digest-on | digest-off | share-address | unknown
+    verb: str  # away | back | status | help | digest-on | digest-off | leave | share-address | unknown
     until: date | None = None  # last day away; None = until further notice
     reason: str = ""  # why away; for unknown, what could not be read
-    circle: str = ""  # for digest-on / digest-off; "" = all circles
+    circle: str = ""  # for digest-on / digest-off ("" = all circles) and leave
 
 
 def _resolve(year: int | None, month: int, day: int, today: date) -> date | None:
@@ -159,6 +159,9 @@ def parse_service_command(text: str, today: date) -> ServiceCommand:
         return _digest(rest, line[:200])
     if keyword in ("digest-on", "digest-off"):
         return _digest(keyword[7:] + " " + rest, line[:200])
+    if keyword == "leave":  # what a circle's List-Unsubscribe sends
+        circle = rest.strip(_SEPARATORS).strip("#.!").lower()
+        return ServiceCommand("leave", circle=circle) if _CIRCLE_RE.fullmatch(circle) else ServiceCommand("unknown", reason=line[:200])
     if keyword == "share-address" and not rest.strip(" .!"):
         return ServiceCommand("share-address")
     if keyword == "share" and _SHARE_RE.fullmatch(rest):

@@ -88,7 +88,8 @@ def _tz(session: Session, person: Participant) -> str:
 
 def _subject(command: ServiceCommand) -> str:
     return {"away": "You are away", "back": "Welcome back", "status": "Your status", "help": "How the relay helps",
-            "digest-on": "Digest on", "digest-off": "Digest off", "share-address": "Sharing your address"}.get(
+            "digest-on": "Digest on", "digest-off": "Digest off", "leave": "You left the circle",
+            "share-address": "Sharing your address"}.get(
         command.verb, "The relay did not understand")
 
 
@@ -111,6 +112,8 @@ def carry_out(session: Session, person: Participant, command: ServiceCommand, no
         return _status(session, person, now, mail)
     if verb in ("digest-on", "digest-off"):
         return _digest(session, person, command, "digest" if verb == "digest-on" else "each")
+    if verb == "leave":
+        return _leave(session, person, command, now)
     if verb == "share-address":
         return _share(session, person, now, mail)
     if verb == "help":
@@ -150,6 +153,17 @@ def _digest(session: Session, person: Participant, command: ServiceCommand, mode
     names = ", ".join(circle.name for _, circle in rows)
     what = "one daily digest" if mode == "digest" else "each message as it comes"
     return [f"From now on you get {what} from: {names}."]
+
+
+def _leave(session: Session, person: Participant, command: ServiceCommand, now: datetime) -> list[str]:
+    query = select(CircleMember, Circle).join(Circle, Circle.id == CircleMember.circle_id).where(
+        CircleMember.participant_id == person.id, CircleMember.status == "active", Circle.name == command.circle)
+    row = session.exec(query).first()
+    if row is None:
+        return [f"You are not in a circle called {command.circle!r}."]
+    member, circle = row
+    member.status, member.left_at = "left", now
+    return [f"You have left {circle.name}; its messages no longer reach you. A coordinator can add you back."]
 
 
 def _share(session: Session, person: Participant, now: datetime, mail) -> list[str]:

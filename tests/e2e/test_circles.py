@@ -298,3 +298,22 @@ def test_relayctl_circle_commands(relayctl):
         result = relayctl(*args, ok=False)
         assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr, (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+async def test_the_list_unsubscribe_address_takes_a_member_out(world, people):
+    circle = make_circle(world)
+    await world.send(JO, circle, "Essay deadlines", "When are they?")
+    await world.flush()
+    header = modern(world.sink.to(ALEX)[0])["List-Unsubscribe"]
+    target, _, query = header.strip("<>").removeprefix("mailto:").partition("?subject=")
+    subject = query.replace("%20", " ")
+    assert target == f"relay@{world.domain}" and subject == "leave college-apps"
+    reply = await world.send(ALEX, target, subject, "", rcpts=[target])
+    assert reply.code == 250
+    await world.flush()
+    assert "You have left college-apps" in modern(world.sink.to(ALEX)[-1]).get_body(("plain",)).get_content()
+    before = len(world.sink.to(ALEX))
+    await world.send(JO, circle, "Another one", "Anyone?")
+    await world.flush()
+    assert len(world.sink.to(ALEX)) == before  # no longer a member
+    assert world.sink.to(RIA)[-1].message["Subject"] == "Another one"

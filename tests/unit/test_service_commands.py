@@ -119,3 +119,14 @@ def test_any_line_reads_as_a_command_or_unknown(text: str, today: date) -> None:
     assert command.verb in VERBS
     if command.until is not None:
         assert command.until >= today
+
+
+def test_leave_names_a_circle():
+    from datetime import date
+
+    from relay.intake.commands import parse_service_command
+
+    assert parse_service_command("leave college-apps", date(2026, 11, 2)).verb == "leave"
+    assert parse_service_command("leave college-apps", date(2026, 11, 2)).circle == "college-apps"
+    assert parse_service_command("leave", date(2026, 11, 2)).verb == "unknown"
+    assert parse_service_command("leave now please!", date(2026, 11, 2)).verb == "unknown"
