@@ -22,6 +22,8 @@ def register(sub) -> None:
     show = group.add_parser("show", help="one message: the original as received and every copy sent")
     show.add_argument("id", type=int)
     show.add_argument("--raw", action="store_true", help="print the original bytes only")
+    show.add_argument("--sent", type=int, metavar="COPY",
+                      help="print what copy COPY carried (rebuilt from the store, before DKIM signing)")
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=run_show)
     search = group.add_parser("search", help="find messages by pairing, participant, dates, status and text")
@@ -71,12 +73,27 @@ def run_show(args, ctx: Context) -> int:
         data["original"] = m.raw.decode("utf-8", "replace")
         return data
 
+    if args.sent is not None:
+        print(ctx.run(lambda s: sent_copy(s, args.id, args.sent, ctx.settings.domain)).decode("utf-8", "replace"), end="")
+        return 0
     data = ctx.run(work)
     if args.raw:
         print(data["original"], end="")
         return 0
     emit(args.json, data, lambda: _show_lines(data))
     return 0
+
+
+def sent_copy(session, message_id: int, delivery_id: int, domain: str) -> bytes:
+    """The bytes a copy carried: relay-written ones are stored; forwards are masked again
+    from the original, which gives the same bytes (the masked copy is a pure function)."""
+    from relay.outbound.jobs import load_job
+    from relay.outbound.rewrite import build_masked_copy
+
+    job = load_job(session, delivery_id, domain)
+    if job is None or job.message_id != message_id:
+        raise CliError(f"message {message_id} has no copy {delivery_id} (see 'relayctl messages show {message_id}')")
+    return job.content if job.content is not None else build_masked_copy(job.raw, job.mask)
 
 
 def _show_lines(d: dict) -> list[str]:
@@ -90,7 +107,8 @@ def _show_lines(d: dict) -> list[str]:
                      f"{dl['attempts']} attempt(s), Message-ID {dl['message_id']}")
         for h in dl["history"]:
             lines.append(f"    {when(h['at'])} {h['outcome']} {h['code'] or ''} {h['detail'][:100]}")
-    lines += ["", "--- original as received ---", d["original"]]
+    lines += ["", f"(what a copy carried: relayctl messages show {d['id']} --sent COPY)",
+              "", "--- original as received ---", d["original"]]
     return lines
 
 

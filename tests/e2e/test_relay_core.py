@@ -215,3 +215,23 @@ async def test_store_keeps_original_envelope_and_verdict(world, people):
     assert m.envelope_from == MENTEE and json.loads(m.envelope_rcpts) == [mentor_alias]
     assert m.verdict == "deliver" and m.sender_id is not None and m.pairing_id is not None
     assert world.relay.db.run_sync(lambda s: messages.count_pairing_messages(s, m.pairing_id)) == 1
+
+
+async def test_messages_show_sent_gives_the_bytes_the_recipient_got(world, people, monkeypatch, capsys):
+    mentor_alias, _ = people
+    await world.send(MENTEE, mentor_alias, "What did you send?", f"Reach me at {MENTEE}.\n")
+    await world.flush()
+    (copy,) = world.sink.received
+    (delivery,) = forwards(world)
+    settings = world.relay.settings
+    monkeypatch.setenv("RELAY_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("RELAY_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("RELAY_DOMAIN", settings.domain)
+    from relay.cli.main import main
+
+    assert main(["messages", "show", str(delivery.message_id), "--sent", str(delivery.id)]) == 0
+    shown = capsys.readouterr().out.encode()
+    assert copy.data.startswith(b"DKIM-Signature:") and copy.data.endswith(shown)  # signed, otherwise identical
+    assert MENTEE.encode() not in shown
+    assert main(["messages", "show", str(delivery.message_id), "--sent", "999"]) == 1
+    assert "has no copy 999" in capsys.readouterr().err
