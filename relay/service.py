@@ -163,7 +163,7 @@ async def start(relay: Relay, listen: bool = True, work: bool = True) -> Relay:
     db = relay.db
 
     async def alias_kind(local: str) -> str:
-        return await db.run(lambda s: directory.alias_kind(s, local))
+        return await db.read(lambda s: directory.alias_kind(s, local))
 
     intake = Intake(
         settings.domain,

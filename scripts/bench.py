@@ -150,7 +150,7 @@ async def measure_relay(args, workdir: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RELAY_")}
     env.update(RELAY_DATA_DIR=str(workdir / "relay"), RELAY_DOMAIN="bench.test", RELAY_LISTEN="127.0.0.1:0",
                RELAY_SMARTHOST=f"127.0.0.1:{sink_server.sockets[0].getsockname()[1]}", RELAY_SMARTHOST_TLS="none",
-               RELAY_SENDER_AUTH="none")
+               RELAY_SENDER_AUTH="none", RELAY_MESSAGES_PER_HOUR="10000000", RELAY_MAX_CONNECTIONS_PER_PEER="1000")
     if args.database_url:
         env["RELAY_DATABASE_URL"] = args.database_url
     relayctl(env, "init")

@@ -70,7 +70,7 @@ class CircleRoute:
     async def check_rcpt(self, txn: Transaction, target: Target) -> Reply:
         if target.kind == "participant":
             return await self._gather(txn, target)
-        outcome = await self.ctx.db.run(lambda s: _resolve(s, txn.mail_from, target.local))
+        outcome = await self.ctx.db.read(lambda s: _resolve(s, txn.mail_from, target.local))
         if isinstance(outcome, Reply):
             return outcome
         current = _circle_of(txn)
@@ -86,7 +86,7 @@ class CircleRoute:
     async def _gather(self, txn: Transaction, target: Target) -> Reply:
         """A member's own alias in a circle transaction: they already get the circle's copy."""
         circle = _circle_of(txn)
-        person = await self.ctx.db.run(lambda s: directory.participant_by_alias(s, target.local))
+        person = await self.ctx.db.read(lambda s: directory.participant_by_alias(s, target.local))
         if circle is None or person is None:
             return replies.SEPARATE_MESSAGE
         members = {c.recipient.id for c in txn.recipients} | {txn.recipients[0].sender.id}
@@ -109,7 +109,7 @@ class CircleRoute:
         if auth.verdict == "temperror":
             return Reply(auth.smtp_code or 451, auth.enhanced or "4.4.3", f"Could not check who sent this message; please try again later ({auth.reason})")
         recipients = tuple(c.recipient for c in txn.recipients)
-        snap, count = await ctx.db.run(lambda s: (snapshot(s, sender, None), circles.count_messages(s, circle.id)))
+        snap, count = await ctx.db.read(lambda s: (snapshot(s, sender, None), circles.count_messages(s, circle.id)))
         policy = ctx.policies.for_program(snap.program_name)
         policy_ctx = policy_context(snap, sender, recipients, ctx.domain)
         # A circle's first messages count like a new pairing's; its own address is known, not contact data.

@@ -58,7 +58,7 @@ class ParticipantRoute:
 
     async def check_rcpt(self, txn: Transaction, target: Target) -> Reply:
         ended_ok = self.answer_ended is not None
-        outcome = await self.ctx.db.run(lambda s: _resolve(s, txn.mail_from, target.local, ended_ok))
+        outcome = await self.ctx.db.read(lambda s: _resolve(s, txn.mail_from, target.local, ended_ok))
         if isinstance(outcome, Reply):
             return outcome
         if txn.recipients and txn.recipients[0].sender.program_id != outcome.sender.program_id:
@@ -88,7 +88,7 @@ class ParticipantRoute:
             return Reply(auth.smtp_code or 451, auth.enhanced or "4.4.3", f"Could not check who sent this message; please try again later ({auth.reason})")
         recipients = tuple(r.recipient for r in txn.recipients)
         pairing_id = txn.recipients[0].pairing_id
-        snap = await ctx.db.run(lambda s: snapshot(s, sender, pairing_id))
+        snap = await ctx.db.read(lambda s: snapshot(s, sender, pairing_id))
         policy = ctx.policies.for_program(snap.program_name)
         # The rules are CPU work (phone matching on a long text takes a while): off the event loop.
         policy_ctx = policy_context(snap, sender, recipients, ctx.domain)

@@ -147,7 +147,7 @@ class OutboundWorker:
                     log.exception("could not record the failure of delivery %s", delivery_id)
 
     async def _deliver(self, delivery_id: int) -> None:
-        job = await self.db.run(lambda s: load_job(s, delivery_id, self.domain))
+        job = await self.db.read(lambda s: load_job(s, delivery_id, self.domain))
         if job is None:
             return
         data = job.content if job.content is not None else await asyncio.to_thread(build_masked_copy, job.raw, job.mask)

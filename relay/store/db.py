@@ -54,12 +54,17 @@ def make_engine(url: str) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": timeout})
         event.listen(engine, "connect", lambda conn, record: _sqlite_pragmas(conn, record, timeout))
-        # pysqlite's own transaction handling is off (see _sqlite_pragmas); start them ourselves.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        # pysqlite's own transaction handling is off (see _sqlite_pragmas); start them ourselves:
+        # writers take the lock up front (IMMEDIATE), readers never take it (DEFERRED, see read()).
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     engine = create_engine(full, pool_size=10, max_overflow=10, pool_pre_ping=True)
     event.listen(engine, "connect", _postgres_durability)
     return engine
+
+
+def _sqlite_begin(conn) -> None:
+    conn.exec_driver_sql("BEGIN DEFERRED" if conn.get_execution_options().get("read_only") else "BEGIN IMMEDIATE")
 
 
 def _timeout(value) -> float:
@@ -106,6 +111,10 @@ class Database:
 
     def __init__(self, engine: Engine, threads: int = 4) -> None:
         self.engine = engine
+        # Lookups on the hot path (RCPT checks, policy context, a delivery's context)
+        # must not queue behind the writer; on SQLite a read-only transaction never
+        # takes the write lock and, with WAL, never waits for it.
+        self.reader = engine.execution_options(read_only=True)
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="store")
 
     @classmethod
@@ -122,6 +131,18 @@ class Database:
         with Session(self.engine, expire_on_commit=False) as session:
             with session.begin():
                 yield session
+
+    def read_sync(self, work: Callable[[Session], T]) -> T:
+        """Run read-only ``work``; anything it writes is rolled back."""
+        with Session(self.reader, expire_on_commit=False) as session:
+            try:
+                return work(session)
+            finally:
+                session.rollback()
+
+    async def read(self, work: Callable[[Session], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self.read_sync, work)
 
     def run_sync(self, work: Callable[[Session], T]) -> T:
         with self.transaction() as session:

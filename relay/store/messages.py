@@ -163,10 +163,14 @@ def _copy_id(session: Session, message_row_id: int, recipient_id: int) -> str:
     return row.masked_message_id if row else ""
 
 
-def count_pairing_messages(session: Session, pairing_id: int) -> int:
-    return session.execute(
-        sa_select(func.count()).select_from(MESSAGE).where(MESSAGE.c.pairing_id == pairing_id)
-    ).scalar_one()
+def count_pairing_messages(session: Session, pairing_id: int, up_to: int = 1000) -> int:
+    """How many messages the pairing has exchanged, counted no further than ``up_to``.
+
+    Pre-moderation only asks "fewer than N?" for a small N; counting a long
+    conversation to the end on every message would grow without bound.
+    """
+    first = sa_select(MESSAGE.c.id).where(MESSAGE.c.pairing_id == pairing_id).limit(up_to).subquery()
+    return session.execute(sa_select(func.count()).select_from(first)).scalar_one()
 
 
 def search_messages(
