@@ -13,7 +13,6 @@ reads the circle's messages. A hold keeps every copy until one decision.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, replace
 
 from sqlmodel import Session
@@ -25,9 +24,8 @@ from relay.intake.classify import Target
 from relay.intake.context import IntakeContext
 from relay.intake.parse import inspect
 from relay.intake.participant_mail import StoreMessage as _PairingStore
-from relay.intake.participant_mail import policy_context, snapshot, status_findings
+from relay.intake.participant_mail import judge, policy_context, screen, snapshot, status_findings, store_and_answer
 from relay.outbound.message_ids import new_message_id
-from relay.policy.engine import evaluate
 from relay.smtp import replies
 from relay.smtp.replies import Reply
 from relay.store import circles, directory
@@ -99,15 +97,9 @@ class CircleRoute:
         inspection = await ctx.db.call(inspect, raw)
         if normalise(inspection.from_address) != sender.email:
             return replies.FROM_MISMATCH
-        extra_findings: list[model.Finding] = []
-        for check in ctx.data_checks:
-            outcome = await check(txn, raw, inspection)
-            if isinstance(outcome, Reply):
-                return outcome
-            extra_findings += outcome or []
-        auth = await ctx.sender_check.verify(raw, txn.mail_from, txn.peer, txn.helo)
-        if auth.verdict == "temperror":
-            return Reply(auth.smtp_code or 451, auth.enhanced or "4.4.3", f"Could not check who sent this message; please try again later ({auth.reason})")
+        refusal, extra_findings, auth = await screen(ctx, txn, raw, inspection)
+        if refusal is not None:
+            return refusal
         recipients = tuple(c.recipient for c in txn.recipients)
         snap, count = await ctx.db.read(lambda s: (snapshot(s, sender, None), circles.count_messages(s, circle.id)))
         policy = ctx.policies.for_program(snap.program_name)
@@ -118,21 +110,11 @@ class CircleRoute:
             pairing_message_count=count,
             known_addresses=policy_ctx.known_addresses | {f"{circle.alias}@{ctx.domain}"},
         )
-        findings = list((await asyncio.to_thread(evaluate, inspection, policy_ctx, policy)).findings)
-        findings += status_findings(snap) + extra_findings
-        if auth.verdict == "fail":
-            if not getattr(policy, "hold_on_auth_failure", False):
-                return Reply(auth.smtp_code or 550, auth.enhanced or "5.7.26", auth.reason)
-            findings.append(model.Finding("sender-authentication", model.Action.HOLD, auth.reason))
-        verdict = model.Verdict.combine(findings)
-        now = ctx.clock.now()
+        verdict = await judge(inspection, policy_ctx, policy, status_findings(snap) + extra_findings, auth)
+        if isinstance(verdict, Reply):
+            return verdict
         copies = [(c, new_message_id(ctx.domain, ctx.token())) for c in txn.recipients if c.mode == "each"]
-        stored: model.StoredMessage = await ctx.writer.submit(_Store(ctx, txn, raw, inspection, verdict, copies, now))
-        if verdict.action is model.Action.REJECT:
-            return replies.policy_rejected("; ".join(f.reason for f in verdict.findings if f.action is model.Action.REJECT))
-        ctx.wake_outbound()
-        reference = f"M{stored.id}"
-        return replies.held(reference) if verdict.action is model.Action.HOLD else replies.queued(reference)
+        return await store_and_answer(ctx, _Store(ctx, txn, raw, inspection, verdict, copies, ctx.clock.now()))
 
 
 def _circle_of(txn: Transaction) -> CircleInfo | None:

@@ -76,39 +76,19 @@ class ParticipantRoute:
             return replies.FROM_MISMATCH
         if txn.recipients[0].ended:
             return await self._accept_ended(txn, raw, inspection)
-        extra_findings: list[model.Finding] = []
-        for check in ctx.data_checks:
-            outcome = await check(txn, raw, inspection)
-            if isinstance(outcome, Reply):
-                return outcome
-            extra_findings += outcome or []
-        auth = await ctx.sender_check.verify(raw, txn.mail_from, txn.peer, txn.helo)
-        if auth.verdict == "temperror":
-            # RFC 7208 §8.6: a DNS failure while checking is temporary; the client retries.
-            return Reply(auth.smtp_code or 451, auth.enhanced or "4.4.3", f"Could not check who sent this message; please try again later ({auth.reason})")
+        refusal, extra_findings, auth = await screen(ctx, txn, raw, inspection)
+        if refusal is not None:
+            return refusal
         recipients = tuple(r.recipient for r in txn.recipients)
         pairing_id = txn.recipients[0].pairing_id
         snap = await ctx.db.read(lambda s: snapshot(s, sender, pairing_id))
         policy = ctx.policies.for_program(snap.program_name)
-        # The rules are CPU work (phone matching on a long text takes a while): off the event loop.
         policy_ctx = policy_context(snap, sender, recipients, ctx.domain)
-        findings = list((await asyncio.to_thread(evaluate, inspection, policy_ctx, policy)).findings)
-        findings += status_findings(snap) + extra_findings
-        if auth.verdict == "fail":
-            if not getattr(policy, "hold_on_auth_failure", False):
-                return Reply(auth.smtp_code or 550, auth.enhanced or "5.7.26", auth.reason)
-            findings.append(model.Finding("sender-authentication", model.Action.HOLD, auth.reason))
-        verdict = model.Verdict.combine(findings)
-        now = ctx.clock.now()
+        verdict = await judge(inspection, policy_ctx, policy, status_findings(snap) + extra_findings, auth)
+        if isinstance(verdict, Reply):
+            return verdict
         copies = [(r, new_message_id(ctx.domain, ctx.token())) for r in txn.recipients]
-        store = StoreMessage(ctx, txn, raw, inspection, verdict, copies, now)
-        stored: model.StoredMessage = await ctx.writer.submit(store)
-        if verdict.action is model.Action.REJECT:
-            return replies.policy_rejected("; ".join(f.reason for f in verdict.findings if f.action is model.Action.REJECT))
-        ctx.wake_outbound()
-        reference = f"M{stored.id}"
-        return replies.held(reference) if verdict.action is model.Action.HOLD else replies.queued(reference)
-
+        return await store_and_answer(ctx, StoreMessage(ctx, txn, raw, inspection, verdict, copies, ctx.clock.now()))
 
     async def _accept_ended(self, txn: Transaction, raw: bytes, inspection: model.Inspection) -> Reply:
         """Kept, not forwarded; the former partner gets a kind automatic answer (never to an automatic message)."""
@@ -133,6 +113,44 @@ class ParticipantRoute:
         stored = await ctx.writer.submit(store)
         ctx.wake_outbound()
         return replies.conversation_ended(f"M{stored}")
+
+
+async def screen(ctx: IntakeContext, txn: Transaction, raw: bytes, inspection: model.Inspection):
+    """Data checks and sender authentication, before any policy: (refusal or None, findings, auth)."""
+    findings: list[model.Finding] = []
+    for check in ctx.data_checks:
+        outcome = await check(txn, raw, inspection)
+        if isinstance(outcome, Reply):
+            return outcome, [], None
+        findings += outcome or []
+    auth = await ctx.sender_check.verify(raw, txn.mail_from, txn.peer, txn.helo)
+    if auth.verdict == "temperror":
+        # RFC 7208 §8.6: a DNS failure while checking is temporary; the client retries.
+        reason = f"Could not check who sent this message; please try again later ({auth.reason})"
+        return Reply(auth.smtp_code or 451, auth.enhanced or "4.4.3", reason), [], auth
+    return None, findings, auth
+
+
+async def judge(inspection, policy_ctx, policy, findings: list[model.Finding], auth) -> model.Verdict | Reply:
+    """The policy's verdict, with what the screen found; a failed authentication refuses or holds."""
+    # The rules are CPU work (phone matching on a long text takes a while): off the event loop.
+    found = list((await asyncio.to_thread(evaluate, inspection, policy_ctx, policy)).findings) + findings
+    if auth.verdict == "fail":
+        if not getattr(policy, "hold_on_auth_failure", False):
+            return Reply(auth.smtp_code or 550, auth.enhanced or "5.7.26", auth.reason)
+        found.append(model.Finding("sender-authentication", model.Action.HOLD, auth.reason))
+    return model.Verdict.combine(found)
+
+
+async def store_and_answer(ctx: IntakeContext, store: "StoreMessage") -> Reply:
+    """Commit, then say so: a rejection is stored and refused, anything else is a 250."""
+    stored: model.StoredMessage = await ctx.writer.submit(store)
+    verdict = store.verdict
+    if verdict.action is model.Action.REJECT:
+        return replies.policy_rejected("; ".join(f.reason for f in verdict.findings if f.action is model.Action.REJECT))
+    ctx.wake_outbound()
+    reference = f"M{stored.id}"
+    return replies.held(reference) if verdict.action is model.Action.HOLD else replies.queued(reference)
 
 
 def _resolve(session: Session, mail_from: str, local: str, ended_ok: bool = False) -> Resolved | Reply:
