@@ -51,6 +51,7 @@ class Settings:
     max_failed_recipients: int = 10
     messages_per_hour: int = 60
     workers: int = 8
+    processes: int = 1  # relay processes sharing the listening socket
     program: str = "default"
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -135,6 +136,7 @@ def settings_from_mapping(env: Mapping[str, str]) -> Settings:
         max_failed_recipients=_int(get, "RELAY_MAX_FAILED_RECIPIENTS", 10, minimum=1),
         messages_per_hour=_int(get, "RELAY_MESSAGES_PER_HOUR", 60, minimum=1),
         workers=_int(get, "RELAY_WORKERS", 8, minimum=1),
+        processes=_int(get, "RELAY_PROCESSES", 1, minimum=1),
         program=get("RELAY_PROGRAM", "default"),
         extra={k: v for k, v in env.items() if k.startswith("RELAY_")},
     )

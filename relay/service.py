@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import os
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,7 +159,7 @@ def build(settings: Settings, clock: Clock | None = None, transport: Transport |
     return relay
 
 
-async def start(relay: Relay, listen: bool = True, work: bool = True) -> Relay:
+async def start(relay: Relay, listen: bool = True, work: bool = True, sock=None) -> Relay:
     settings = relay.settings
     db = relay.db
 
@@ -177,7 +178,8 @@ async def start(relay: Relay, listen: bool = True, work: bool = True) -> Relay:
     if listen:
         tls = smtp_server.tls_context(settings.tls_cert, settings.tls_key)
         relay.server = await smtp_server.start(
-            relay.handler, settings.listen_host, settings.listen_port, settings.domain, settings.max_message_size, tls
+            relay.handler, settings.listen_host, settings.listen_port, settings.domain, settings.max_message_size, tls,
+            sock=sock,
         )
     if work:
         relay._tasks.append(asyncio.create_task(relay.worker.run(), name="outbound"))
@@ -202,7 +204,7 @@ async def stop(relay: Relay) -> None:
     relay.db.close()
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, sock=None) -> None:
     """Run until SIGTERM or SIGINT."""
     if settings.sender_auth == "none":
         log.warning(
@@ -210,7 +212,7 @@ async def serve(settings: Settings) -> None:
             "Anyone can impersonate a participant. Use this for development only."
         )
     relay = build(settings)
-    await start(relay)
+    await start(relay, sock=sock)
     done = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -220,3 +222,38 @@ async def serve(settings: Settings) -> None:
     await done.wait()
     log.info("stopping: draining deliveries")
     await stop(relay)
+
+
+def serve_processes(settings: Settings, processes: int) -> None:
+    """Several relay processes on one listening socket, for more than one core.
+
+    The socket is bound once and the process forks before any thread or
+    event loop exists; each process then runs its own intake, workers and
+    scheduler. They share the store, where queue claims and the scheduler's
+    leader lease already make that safe. SIGTERM to the first process stops
+    them all, each draining its own deliveries.
+    """
+    sock = smtp_server.bind(settings.listen_host, settings.listen_port)
+    children: list[int] = []
+    for _ in range(processes - 1):
+        pid = os.fork()
+        if pid == 0:  # a worker process: serve until told to stop, then leave without running the parent's cleanup
+            code = 0
+            try:
+                asyncio.run(serve(settings, sock=sock))
+            except BaseException:  # noqa: BLE001 - the parent hears of it through the exit code
+                log.exception("relay process %s failed", os.getpid())
+                code = 1
+            os._exit(code)
+        children.append(pid)
+    try:
+        asyncio.run(serve(settings, sock=sock))
+    finally:
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for pid in children:
+            os.waitpid(pid, 0)
+        sock.close()

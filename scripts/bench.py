@@ -13,7 +13,8 @@ load (concurrent SMTP sessions sending small messages):
 Figures are reported as ratios against the baselines measured in the same
 run, because these machines are shared and noisy. No targets are asserted.
 
-    make bench                      # defaults: 20 sessions, 4 KB, 2000 messages
+    make bench                      # defaults: 20 sessions, 4 KB, 2000 messages, one relay process
+    make bench BENCH_ARGS="--processes 2"
     python scripts/bench.py --sessions 20 --size 4096 --messages 4000 --json out.json
 """
 
@@ -153,6 +154,7 @@ async def measure_relay(args, workdir: Path) -> dict:
                RELAY_SENDER_AUTH="none", RELAY_MESSAGES_PER_HOUR="10000000", RELAY_MAX_CONNECTIONS_PER_PEER="1000")
     if args.database_url:
         env["RELAY_DATABASE_URL"] = args.database_url
+    env["RELAY_PROCESSES"] = str(args.processes)
     relayctl(env, "init")
     relayctl(env, "participant", "add", MENTOR, "--role", "mentor", "--handle", "Mentor")
     relayctl(env, "participant", "add", MENTEE, "--role", "mentee", "--handle", "Mentee")
@@ -192,6 +194,7 @@ async def main() -> None:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--size", type=int, default=4096)
     parser.add_argument("--database-url", default="", help="run the relay on this store instead of SQLite")
+    parser.add_argument("--processes", type=int, default=1, help="relay processes sharing the port")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="relay-bench-") as tmp:
@@ -207,7 +210,8 @@ async def main() -> None:
 
 
 def report(results: dict, args) -> None:
-    print(f"{args.sessions} sessions, {args.size} B messages, {args.messages} messages, {os.cpu_count()} cores")
+    print(f"{args.sessions} sessions, {args.size} B messages, {args.messages} messages, {os.cpu_count()} cores, "
+          f"{args.processes} relay process(es)")
     print(f"{'server':<8} {'msg/s':>8} {'median ms':>10} {'p99 ms':>8} {'vs bare':>8} {'vs sqlite':>10}")
     bare, base = results["bare"]["per_second"], results["sqlite"]["per_second"]
     for name, r in results.items():

@@ -4,22 +4,29 @@ from __future__ import annotations
 
 import asyncio
 
-from relay.cli.base import Context
+from relay.cli.base import CliError, Context
 
 
 def register(sub) -> None:
     serve = sub.add_parser("serve", help="run the relay until SIGTERM (drains cleanly)")
     serve.add_argument("--listen", help="override RELAY_LISTEN (host:port)")
+    serve.add_argument("--processes", type=int, help="override RELAY_PROCESSES: relay processes sharing the port")
     serve.set_defaults(func=run_serve)
 
 
 def run_serve(args, ctx: Context) -> int:
     from relay.config import _split_host_port
-    from relay.service import serve
+    from relay.service import serve, serve_processes
 
     settings = ctx.settings
     if args.listen:
         host, port = _split_host_port(args.listen, "--listen")
         settings = settings.with_overrides(listen_host=host, listen_port=port)
-    asyncio.run(serve(settings))
+    processes = args.processes if args.processes is not None else settings.processes
+    if processes < 1:
+        raise CliError("--processes must be at least 1")
+    if processes == 1:
+        asyncio.run(serve(settings))
+    else:
+        serve_processes(settings, processes)
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from pathlib import Path
 
@@ -46,6 +47,18 @@ def protocol_factory(handler: RelayHandler, hostname: str, max_size: int, tls: s
     return make
 
 
-async def start(handler: RelayHandler, host: str, port: int, hostname: str, max_size: int, tls=None) -> asyncio.Server:
+async def start(
+    handler: RelayHandler, host: str, port: int, hostname: str, max_size: int, tls=None, sock=None
+) -> asyncio.Server:
+    """Listen on host:port, or on ``sock`` when several processes share one bound socket."""
     loop = asyncio.get_running_loop()
-    return await loop.create_server(protocol_factory(handler, hostname, max_size, tls), host=host, port=port)
+    factory = protocol_factory(handler, hostname, max_size, tls)
+    if sock is not None:
+        return await loop.create_server(factory, sock=sock)
+    return await loop.create_server(factory, host=host, port=port)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """One listening socket, bound before the relay forks, so every process accepts on it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family, backlog=1024)
