@@ -20,6 +20,7 @@ from relay.circles.questions import asks_mentors
 from relay.circles.reading import masked_reading
 from relay.intake.parse import html_to_text
 from relay.notices import compose, enqueue
+from relay.scheduler.reminders import after_quiet, is_quiet
 from relay.outbound.message_ids import new_message_id
 from relay.store import circles, jobs
 from relay.store.tables import Circle, Job, Message, Participant, Program, Reminder
@@ -64,12 +65,20 @@ class ReminderHandler:
         if circle.status != "active" or circles.mentor_wrote_since(session, circle.id, [m.id for m in mentors], message.received_at):
             return
         asker = session.get(Participant, message.sender_id)
+        program = session.get(Program, circle.program_id)
+        later: list[datetime] = []
         for mentor in mentors:
             if _reminded(session, message.id, mentor.id):
+                continue
+            tz = mentor.timezone or (program.timezone if program else "UTC")
+            if is_quiet(now, tz, mentor.quiet_start, mentor.quiet_end):
+                later.append(after_quiet(now, tz, mentor.quiet_start, mentor.quiet_end))  # not at 3 a.m.
                 continue
             delivery_id = self._remind(session, message, circle, asker, mentor, now)
             session.add(Reminder(circle_id=circle.id, message_id=message.id, recipient_id=mentor.id, level=LEVEL,
                                  sent_at=now, delivery_id=delivery_id))
+        if later:  # the same job comes back when the first quiet mentor's morning begins
+            job.status, job.due_at = "pending", min(later)
         session.flush()
 
     def _remind(self, session, message: Message, circle: Circle, asker: Participant, mentor: Participant, now) -> int:

@@ -317,3 +317,34 @@ async def test_the_list_unsubscribe_address_takes_a_member_out(world, people):
     await world.flush()
     assert len(world.sink.to(ALEX)) == before  # no longer a member
     assert world.sink.to(RIA)[-1].message["Subject"] == "Another one"
+
+
+async def test_a_question_reminder_waits_for_the_mentors_morning(world, people):
+    from datetime import timedelta
+
+    from relay.store.tables import Participant
+
+    def tokyo(session):
+        session.exec(select(Participant).where(Participant.email == MENTOR)).one().timezone = "Asia/Tokyo"
+
+    world.relay.db.run_sync(tokyo)
+    circle = make_circle(world)
+    asked_at = world.clock.now()  # Monday 15:00 UTC; the 48-hour window ends at midnight in Tokyo
+    await world.send(ALEX, circle, "Interviews", "Mentors, how should I prepare for an interview?\n")
+    await world.flush()
+    world.sink.received.clear()
+
+    def reminders():
+        return [c for c in world.sink.received if "waiting" in str(c.message["Subject"])]
+
+    for hours in (49, 50, 55):  # 01:00, 02:00 and 07:00 in Tokyo: all inside its quiet hours
+        at = asked_at + timedelta(hours=hours)
+        world.clock.set(at)
+        await world.relay.scheduler.tick(at)
+        await world.flush()
+        assert reminders() == [], hours
+    morning = datetime(2026, 11, 4, 23, 5, tzinfo=timezone.utc)  # 08:05 in Tokyo
+    world.clock.set(morning)
+    await world.relay.scheduler.tick(morning)
+    await world.flush()
+    assert len(reminders()) == 1 and reminders()[0].rcpt_tos == [MENTOR]
