@@ -38,11 +38,9 @@ class OutboundJob:
     sender_id: int | None = None
 
 
-def load_job(session: Session, delivery_id: int, domain: str) -> OutboundJob | None:
-    delivery = session.get(Delivery, delivery_id)
-    if delivery is None:
-        return None
-    base = dict(
+def job_of(delivery: Delivery, **more) -> OutboundJob:
+    """The delivery's own facts; ``more`` adds what a forward needs to be masked."""
+    return OutboundJob(
         delivery_id=delivery.id,
         kind=delivery.kind,
         rcpt=delivery.rcpt_email,
@@ -51,12 +49,19 @@ def load_job(session: Session, delivery_id: int, domain: str) -> OutboundJob | N
         null_sender=delivery.null_sender,
         content=delivery.content,
         message_id=delivery.message_id,
+        **more,
     )
+
+
+def load_job(session: Session, delivery_id: int, domain: str) -> OutboundJob | None:
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None:
+        return None
     if delivery.content is not None or delivery.message_id is None:
-        return OutboundJob(**base)
+        return job_of(delivery)
     message = session.get(Message, delivery.message_id)
     mask = mask_context(session, message, delivery, domain)
-    return OutboundJob(**base, raw=message.raw, mask=mask, sender_id=message.sender_id)
+    return job_of(delivery, raw=message.raw, mask=mask, sender_id=message.sender_id)
 
 
 def mask_context(session: Session, message: Message, delivery: Delivery, domain: str) -> model.MaskContext:

@@ -23,7 +23,7 @@ from typing import Awaitable, Callable
 from relay.clock import Clock
 from relay.moderation.tokens import make_bounce_local_part
 from relay.outbound.backoff import next_attempt
-from relay.outbound.jobs import OutboundJob, load_job
+from relay.outbound.jobs import OutboundJob, job_of, load_job
 from relay.outbound.rewrite import build_masked_copy
 from relay.outbound.transports import Sent, Transport
 from relay.store import queue
@@ -167,7 +167,7 @@ class OutboundWorker:
         now = self.clock.now()
         if job is None:  # the step that crashed never loaded it; the retry count still matters
             delivery = await self.db.run(lambda s: queue.get_delivery(s, delivery_id))
-            job = _job_stub(delivery) if delivery is not None else None
+            job = job_of(delivery) if delivery is not None else None
         outcome = self.decide(job, sent, now, duration_ms)
         recorded = await self.db.run(lambda s: queue.record_attempt(s, delivery_id, self.name, now, outcome))
         if recorded and outcome.status == "failed":
@@ -202,15 +202,3 @@ def _alive(pid: str) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _job_stub(delivery) -> OutboundJob:
-    return OutboundJob(
-        delivery_id=delivery.id,
-        kind=delivery.kind,
-        rcpt=delivery.rcpt_email,
-        attempts=delivery.attempts,
-        expires_at=delivery.expires_at,
-        null_sender=delivery.null_sender,
-        content=None,
-    )
