@@ -79,14 +79,10 @@ class FailureNotices:
     def __init__(self, relay: Any) -> None:
         self.relay = relay
 
-    async def __call__(self, delivery_id: int, outcome: Outcome) -> None:
+    def __call__(self, session: Any, delivery_id: int, outcome: Outcome, now: datetime) -> bool:
         relay, ctx = self.relay, self.relay.intake_ctx
-        now = relay.clock.now()
-        queued = await relay.db.run(
-            lambda s: plan_failure_notice(
-                s, relay.templates, delivery_id, domain=ctx.domain, now=now, token=ctx.token,
-                lifetime=ctx.notice_lifetime,
-            )
+        queued = plan_failure_notice(
+            session, relay.templates, delivery_id, domain=ctx.domain, now=now, token=ctx.token,
+            lifetime=ctx.notice_lifetime,
         )
-        if queued is not None:
-            relay.worker.wake()
+        return queued is not None

@@ -17,8 +17,8 @@ import os
 import random
 import socket
 import time
-from datetime import timedelta
-from typing import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any, Callable
 
 from relay.clock import Clock
 from relay.moderation.tokens import make_bounce_local_part
@@ -32,7 +32,9 @@ from relay.store.queue import Outcome
 
 log = logging.getLogger(__name__)
 
-FinalHook = Callable[[int, Outcome], Awaitable[None]]
+# hook(session, delivery_id, outcome, now) -> True when it queued mail; runs in the
+# transaction that records the failure.
+FinalHook = Callable[[Any, int, Outcome, datetime], bool]
 
 
 class OutboundWorker:
@@ -169,13 +171,23 @@ class OutboundWorker:
             delivery = await self.db.run(lambda s: queue.get_delivery(s, delivery_id))
             job = job_of(delivery) if delivery is not None else None
         outcome = self.decide(job, sent, now, duration_ms)
-        recorded = await self.db.run(lambda s: queue.record_attempt(s, delivery_id, self.name, now, outcome))
-        if recorded and outcome.status == "failed":
-            for hook in self.on_final:
-                try:
-                    await hook(delivery_id, outcome)
-                except Exception:
-                    log.exception("failure hook for delivery %s", delivery_id)
+
+        def work(session) -> bool:
+            # The failure and what it sets off (the sender's notice) commit together, so a
+            # crash can never leave a failure recorded but unannounced.
+            recorded = queue.record_attempt(session, delivery_id, self.name, now, outcome)
+            queued = False
+            if recorded and outcome.status == "failed":
+                for hook in self.on_final:
+                    try:
+                        with session.begin_nested():  # a broken hook must not undo the attempt
+                            queued = bool(hook(session, delivery_id, outcome, now)) or queued
+                    except Exception:
+                        log.exception("failure hook for delivery %s", delivery_id)
+            return queued
+
+        if await self.db.run(work):
+            self.wake()
 
     def decide(self, job: OutboundJob | None, sent: Sent, now, duration_ms: int) -> Outcome:
         if sent.outcome != "deferred" or job is None:

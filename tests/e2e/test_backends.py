@@ -41,3 +41,18 @@ async def test_a_conversation_with_a_hold_and_a_release(pg_world):
     assert len(reply) == 1 and reply[0].message["In-Reply-To"] == first_id
     assert {d.status for d in rows(world, Delivery) if d.kind == "forward"} == {"delivered"}
     assert [m.status for m in rows(world, Message)] == ["delivered", "delivered"]
+
+
+async def test_a_refused_copy_fails_and_its_sender_is_told_in_the_same_commit(pg_world):
+    world = pg_world
+    mentor = world.enrol(MENTOR, "mentor", "Sam")
+    world.enrol(MENTEE, "mentee", "Jo")
+    world.pair(MENTOR, MENTEE)
+    world.sink.handler.script = ["550"]
+    assert (await world.send(MENTEE, mentor, "Lost?", "Hello")).code == 250
+    await world.flush()
+    deliveries = rows(world, Delivery)
+    assert [(d.kind, d.status) for d in deliveries] == [("forward", "failed"), ("bounce-notice", "delivered")]
+    (notice,) = world.sink.to(MENTEE)
+    assert notice.mail_from in ("", "<>") and notice.message["Auto-Submitted"] == "auto-generated"  # the null sender
+    assert MENTOR not in notice.data.decode() and "mailbox unavailable" not in notice.data.decode()
