@@ -20,6 +20,10 @@ class Role(str, enum.Enum):
 
 STAFF_ROLES = frozenset({Role.MODERATOR, Role.COORDINATOR})
 
+# Written on every copy the relay sends; a copy that comes back (a participant's
+# auto-forward to an alias) carries it and is refused at the door as a loop.
+LOOP_HEADER = "X-Mentor-Relay-Loop"
+
 
 class Action(str, enum.Enum):
     """What the policy decides for a message, mildest first."""

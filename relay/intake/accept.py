@@ -21,10 +21,12 @@ import email.policy
 import logging
 from dataclasses import dataclass, field
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Awaitable, Callable, Protocol
 
+from relay.clock import SystemClock
 from relay.intake.classify import Target, classify
+from relay.model import LOOP_HEADER
 from relay.intake.throttle import Door
 from relay.smtp import replies
 from relay.smtp.replies import Reply
@@ -57,12 +59,7 @@ class Route(Protocol):
 AliasKind = Callable[[str], Awaitable[str]]
 
 MAX_RECEIVED = 50  # RFC 5321 6.3 suggests at least 100 is a loop; real paths are under 20
-LOOP_HEADER = "X-Mentor-Relay-Loop"  # written on every copy by relay.outbound.jobs
 LOOP_EXEMPT_KINDS = frozenset({"bounce"})
-
-
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def loop_reason(raw: bytes, domain: str) -> str:
@@ -87,7 +84,7 @@ class Intake:
         alias_kind: AliasKind,
         max_recipients: int = 100,
         door: Door | None = None,
-        now: Callable[[], datetime] = _utc_now,
+        now: Callable[[], datetime] = SystemClock().now,
     ) -> None:
         self.domain = domain.lower()
         self.routes = routes

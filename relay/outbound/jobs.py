@@ -20,9 +20,6 @@ from relay.store import directory, messages
 from relay.store.tables import Circle, Delivery, Message, Participant, Program
 
 
-LOOP_HEADER = "X-Mentor-Relay-Loop"
-
-
 @dataclass(frozen=True)
 class OutboundJob:
     delivery_id: int
@@ -75,7 +72,7 @@ def mask_context(session: Session, message: Message, delivery: Delivery, domain:
     references = messages.ids_known_to(session, sender.id, recipient.id, parse_id_list(message.references))
     # The loop marker: a copy that comes back to the relay (a participant's
     # auto-forward to an alias) carries it and is refused at the door.
-    extra: list[tuple[str, str]] = [("X-Mentor-Relay-Program", program.name), (LOOP_HEADER, domain)]
+    extra: list[tuple[str, str]] = [("X-Mentor-Relay-Program", program.name), (model.LOOP_HEADER, domain)]
     reply_to = ""
     sender_alias = f"{sender.alias}@{domain}"
     if message.circle_id is not None:
