@@ -117,13 +117,6 @@ def conversation_label(session: Session, message: Message, viewer_id: int | None
     return f"pairing {mentor.handle} (mentor) and {mentee.handle} (mentee)"
 
 
-def masking_maps(session: Session, program_id: int, domain: str) -> tuple[dict[str, str], dict[str, str]]:
-    people = directory.program_participants(session, program_id)
-    address_map = {p.email.lower(): f"{p.alias}@{domain}" for p in people}
-    name_map = {p.display_name: p.handle for p in people if p.display_name and len(p.display_name) >= 3}
-    return address_map, name_map
-
-
 @dataclass
 class NoticePlanner:
     """The after-store hook: plan notices (and the sender's "being reviewed" note) with the message."""
@@ -141,7 +134,8 @@ class NoticePlanner:
             return
         message = session.get(Message, stored.id)
         program = session.get(Program, stored.program_id)
-        address_map, name_map = masking_maps(session, stored.program_id, self.domain)
+        people = directory.program_participants(session, stored.program_id)
+        address_map, name_map = directory.masking_maps(people, self.domain)
         context = notice_context(stored, conversation_label(session, message), address_map, name_map)
         moderators = moderation.active_moderators(session, stored.program_id)
         if not moderators:

@@ -65,9 +65,7 @@ def mask_context(session: Session, message: Message, delivery: Delivery, domain:
     sender = session.get(Participant, message.sender_id)
     recipient = session.get(Participant, delivery.recipient_id)
     program = session.get(Program, message.program_id)
-    people = directory.program_participants(session, message.program_id)
-    address_map = {p.email.lower(): f"{p.alias}@{domain}" for p in people}
-    name_map = {p.display_name: p.handle for p in people if p.display_name and len(p.display_name) >= 3}
+    address_map, name_map = directory.masking_maps(directory.program_participants(session, message.program_id), domain)
     in_reply_to = messages.ids_known_to(session, sender.id, recipient.id, parse_id_list(message.in_reply_to))
     references = messages.ids_known_to(session, sender.id, recipient.id, parse_id_list(message.references))
     # The loop marker: a copy that comes back to the relay (a participant's

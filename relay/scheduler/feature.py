@@ -240,8 +240,7 @@ def run_closure(mail: Mailer, session: Session, job: Job, now: datetime) -> None
 def _transcript(mail: Mailer, session: Session, pairing: Pairing, viewer: Participant, people: list[Participant]):
     from relay import model
 
-    address_map = {p.email.lower(): mail.alias(p) for p in people}
-    name_map = {p.display_name: p.handle for p in people if p.display_name and len(p.display_name) >= 3}
+    address_map, name_map = directory.masking_maps(people, mail.domain)
     copies, entries = [], []
     for message in care.transcript_messages(session, pairing.id):
         sender = session.get(Participant, message.sender_id)

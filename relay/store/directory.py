@@ -113,6 +113,16 @@ def program_participants(session: Session, program_id: int) -> list[Participant]
     return list(session.exec(select(Participant).where(Participant.program_id == program_id)))
 
 
+def masking_maps(people: list[Participant], domain: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(real address -> alias address, real display name -> handle) for scrubbing text about these people.
+
+    Names shorter than three characters are left out: they would match inside ordinary words.
+    """
+    address_map = {p.email.lower(): f"{p.alias}@{domain}" for p in people}
+    name_map = {p.display_name: p.handle for p in people if p.display_name and len(p.display_name) >= 3}
+    return address_map, name_map
+
+
 def pair(session: Session, mentor: Participant, mentee: Participant, now: datetime) -> Pairing:
     if mentor.role != model.Role.MENTOR.value:
         raise DirectoryError(f"{mentor.email} is a {mentor.role}, not a mentor")
