@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from relay.circles import schedule, threads
 from relay.circles.reading import masked_reading
+from relay.scheduler.reminders import zone
 from relay.notices import compose, enqueue
 from relay.outbound.message_ids import new_message_id
 from relay.store import circles, jobs
@@ -32,7 +33,7 @@ def job_key(member_id: int, day: date) -> str:
 def plan_digests(session: Session, now: datetime) -> None:
     """Plan the last morning (if the member already read by digest then) and the next one."""
     for member, person, _circle, program in circles.digest_members(session):
-        tz = schedule.zone(person.timezone, program.timezone)
+        tz = zone(person.timezone, program.timezone)
         last, upcoming = schedule.mornings_around(now, tz)
         for day in (last, upcoming):
             due = schedule.morning(day, tz)
@@ -57,7 +58,7 @@ class DigestHandler:
         program = session.get(Program, circle.program_id)
         if circle.status != "active" or person.status != "active":
             return
-        tz = schedule.zone(person.timezone, program.timezone)
+        tz = zone(person.timezone, program.timezone)
         day = date.fromisoformat(values["day"])
         since, until = schedule.window(day, tz)
         since = max(since, member.joined_at)

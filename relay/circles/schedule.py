@@ -7,31 +7,18 @@ digests or in none, across daylight-saving changes too.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
 DIGEST_HOUR = 7
 
 
-def zone(*names: str) -> ZoneInfo:
-    """The first name that is a known IANA zone; UTC when none is."""
-    for name in names:
-        if not name:
-            continue
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            continue
-    return ZoneInfo("UTC")
-
-
-def morning(day: date, tz: ZoneInfo, hour: int = DIGEST_HOUR) -> datetime:
+def morning(day: date, tz: tzinfo, hour: int = DIGEST_HOUR) -> datetime:
     """``hour`` o'clock local time on ``day``, in UTC (a nonexistent local time moves forward)."""
     local = datetime.combine(day, time(hour), tzinfo=tz)
     return local.astimezone(timezone.utc)
 
 
-def mornings_around(now: datetime, tz: ZoneInfo, hour: int = DIGEST_HOUR) -> tuple[date, date]:
+def mornings_around(now: datetime, tz: tzinfo, hour: int = DIGEST_HOUR) -> tuple[date, date]:
     """The local dates of the last morning at or before ``now`` and of the next one after it."""
     today = now.astimezone(tz).date()
     if morning(today, tz, hour) <= now:
@@ -39,6 +26,6 @@ def mornings_around(now: datetime, tz: ZoneInfo, hour: int = DIGEST_HOUR) -> tup
     return today - timedelta(days=1), today
 
 
-def window(day: date, tz: ZoneInfo, hour: int = DIGEST_HOUR) -> tuple[datetime, datetime]:
+def window(day: date, tz: tzinfo, hour: int = DIGEST_HOUR) -> tuple[datetime, datetime]:
     """[previous morning, this morning) in UTC: what the digest sent on ``day`` covers."""
     return morning(day - timedelta(days=1), tz, hour), morning(day, tz, hour)

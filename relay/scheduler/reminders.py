@@ -49,11 +49,16 @@ class Step:
     due_at: datetime
 
 
-def zone(name: str) -> ZoneInfo | timezone:
-    try:
-        return ZoneInfo(name) if name else timezone.utc
-    except (ZoneInfoNotFoundError, ValueError):
-        return timezone.utc
+def zone(*names: str) -> ZoneInfo | timezone:
+    """The first name that is a known IANA zone (a participant's, then the program's); UTC when none is."""
+    for name in names:
+        if not name:
+            continue
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    return timezone.utc
 
 
 def is_quiet(at: datetime, tz: str, quiet_start: int, quiet_end: int) -> bool:

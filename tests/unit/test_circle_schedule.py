@@ -6,7 +6,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from relay.circles.schedule import mornings_around, morning, window, zone
+from relay.circles.schedule import mornings_around, morning, window
+from relay.scheduler.reminders import zone
 
 UTC = timezone.utc
 
