@@ -95,6 +95,37 @@ def compose(
     return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
 
 
+def notify(
+    session: Session,
+    env: Environment,
+    name: str,
+    context: dict[str, Any],
+    *,
+    person: Any,
+    masked_id: str,
+    domain: str,
+    now: datetime,
+    kind: str,
+    lifetime: timedelta = timedelta(days=2),
+    message_id: int | None = None,
+    null_sender: bool = True,
+    **options: Any,
+) -> int:
+    """Render template ``name`` for one participant and queue it in the caller's transaction.
+
+    ``person`` has ``id``, ``email`` and ``handle``; ``options`` go to ``compose``
+    (reply_to, in_reply_to, from_name, attachments).
+    """
+    content = compose(
+        env, name, context, domain=domain, to_address=person.email, to_name=person.handle,
+        message_id=masked_id, date=now, **options,
+    )
+    return enqueue(
+        session, content=content, rcpt_email=person.email, recipient_id=person.id, kind=kind,
+        masked_message_id=masked_id, now=now, lifetime=lifetime, message_id=message_id, null_sender=null_sender,
+    )
+
+
 def enqueue(
     session: Session,
     *,

@@ -19,7 +19,7 @@ from relay import model
 from relay.circles.questions import asks_mentors
 from relay.circles.reading import masked_reading
 from relay.intake.parse import html_to_text
-from relay.notices import compose, enqueue
+from relay.notices import notify
 from relay.scheduler.reminders import after_quiet, is_quiet
 from relay.outbound.message_ids import new_message_id
 from relay.store import circles, jobs
@@ -93,13 +93,9 @@ class ReminderHandler:
             "text": reading.text,
             "hours": int(waited.total_seconds() // 3600),
         }
-        message_id = new_message_id(self.domain, secrets.token_hex(12))
-        content = compose(
-            self.env, TEMPLATE, context, domain=self.domain, to_address=mentor.email, to_name=mentor.handle,
-            message_id=message_id, date=now, reply_to=f"{circle.alias}@{self.domain}",
-        )
-        return enqueue(session, content=content, rcpt_email=mentor.email, recipient_id=mentor.id, kind="reminder",
-                       masked_message_id=message_id, now=now)
+        return notify(session, self.env, TEMPLATE, context, person=mentor, kind="reminder", domain=self.domain,
+                      now=now, masked_id=new_message_id(self.domain, secrets.token_hex(12)),
+                      reply_to=f"{circle.alias}@{self.domain}")
 
 
 def _reminded(session: Session, message_id: int, recipient_id: int) -> bool:

@@ -17,7 +17,7 @@ from sqlmodel import Session
 from relay.circles import schedule, threads
 from relay.circles.reading import masked_reading
 from relay.scheduler.reminders import zone
-from relay.notices import compose, enqueue
+from relay.notices import notify
 from relay.outbound.message_ids import new_message_id
 from relay.store import circles, jobs
 from relay.store.tables import Circle, CircleMember, Job, Participant, Program
@@ -66,13 +66,8 @@ class DigestHandler:
         if not rows:
             return  # a quiet day: nothing is sent
         context = digest_context(session, circle, person, rows, self.domain, tz, day)
-        message_id = new_message_id(self.domain, secrets.token_hex(12))
-        content = compose(
-            self.env, TEMPLATE, context, domain=self.domain, to_address=person.email, to_name=person.handle,
-            message_id=message_id, date=now, reply_to=f"{circle.alias}@{self.domain}",
-        )
-        enqueue(session, content=content, rcpt_email=person.email, recipient_id=person.id, kind="digest",
-                masked_message_id=message_id, now=now)
+        notify(session, self.env, TEMPLATE, context, person=person, kind="digest", domain=self.domain, now=now,
+               masked_id=new_message_id(self.domain, secrets.token_hex(12)), reply_to=f"{circle.alias}@{self.domain}")
 
 
 def digest_context(session, circle: Circle, person: Participant, rows, domain: str, tz, day: date) -> dict:

@@ -25,7 +25,7 @@ from relay.intake.classify import Target
 from relay.intake.context import IntakeContext
 from relay.intake.parse import inspect
 from relay.moderation.tokens import parse_bounce_local_part
-from relay.notices import compose, enqueue
+from relay.notices import notify
 from relay.outbound.failure import plan_failure_notice
 from relay.outbound.message_ids import new_message_id
 from relay.smtp import replies
@@ -146,12 +146,8 @@ def plan_away_note(
         "whose": ROLE_WORDS.get(away.role, f"{away.handle}'s"),
         "subject": message.subject.strip() or "(no subject)",
     }
-    masked_id = new_message_id(domain, token())
-    content = compose(
-        env, "autoreply_note", context, domain=domain, to_address=sender.email, to_name=sender.handle,
-        message_id=masked_id, date=now, in_reply_to=message.original_message_id,
-    )
-    return enqueue(
-        session, content=content, rcpt_email=sender.email, recipient_id=sender.id, kind=NOTE_KIND,
-        masked_message_id=masked_id, now=now, lifetime=lifetime, message_id=message.id, null_sender=True,
+    return notify(
+        session, env, "autoreply_note", context, person=sender, kind=NOTE_KIND, domain=domain, now=now,
+        masked_id=new_message_id(domain, token()), lifetime=lifetime, message_id=message.id, null_sender=True,
+        in_reply_to=message.original_message_id,
     )

@@ -172,13 +172,11 @@ class _Answer:
     def _confirm(self, session: Session, moderator: Participant, message_id: int | None, title: str, text: str,
                  reply_to: str = "") -> None:
         ctx = self.route.ctx
-        masked_id = new_message_id(ctx.domain, ctx.token())
         in_reply_to = self.inspection.message_id if _MESSAGE_ID.fullmatch(self.inspection.message_id or "") else ""
-        content = notices.compose(
-            self.route.planner.env, "moderation_answer",
+        notices.notify(
+            session, self.route.planner.env, "moderation_answer",
             {"moderator": moderator.handle, "title": title, "text": text, "message_id": message_id, "reply_to": reply_to},
-            domain=ctx.domain, to_address=moderator.email, to_name=moderator.handle, message_id=masked_id,
-            date=self.now, from_name="mentor-relay moderation", reply_to=reply_to, in_reply_to=in_reply_to,
+            person=moderator, kind="confirmation", domain=ctx.domain, now=self.now,
+            masked_id=new_message_id(ctx.domain, ctx.token()), message_id=message_id,
+            from_name="mentor-relay moderation", reply_to=reply_to, in_reply_to=in_reply_to,
         )
-        notices.enqueue(session, content=content, rcpt_email=moderator.email, recipient_id=moderator.id,
-                        kind="confirmation", masked_message_id=masked_id, now=self.now, message_id=message_id)

@@ -23,7 +23,7 @@ from relay.intake.classify import Target
 from relay.intake.context import IntakeContext
 from relay.intake.parse import html_to_text, inspect
 from relay.intake.throttle import WindowCounter
-from relay.notices import compose, enqueue
+from relay.notices import notify
 from relay.outbound.message_ids import new_message_id
 from relay.smtp import replies
 from relay.smtp.replies import Reply
@@ -102,8 +102,8 @@ class _Store:
 
     def _notice(self, session: Session, coordinator, message_id: int) -> None:
         ctx = self.route.ctx
-        masked_id = new_message_id(ctx.domain, ctx.token())
-        content = compose(
+        notify(
+            session,
             self.route.templates,
             "postmaster_notice",
             {
@@ -116,20 +116,11 @@ class _Store:
                 "excerpt": excerpt(self.inspection),
                 "problems": list(self.inspection.problems),
             },
-            domain=ctx.domain,
-            to_address=coordinator.email,
-            to_name=coordinator.handle,
-            message_id=masked_id,
-            date=self.now,
-        )
-        enqueue(
-            session,
-            content=content,
-            rcpt_email=coordinator.email,
-            recipient_id=coordinator.id,
+            person=coordinator,
             kind=NOTICE_KIND,
-            masked_message_id=masked_id,
+            domain=ctx.domain,
             now=self.now,
+            masked_id=new_message_id(ctx.domain, ctx.token()),
             message_id=message_id,
         )
 

@@ -149,11 +149,8 @@ def _tell_sender(session: Session, desk: Desk, message: Message, reason: str) ->
         return
     context = {"handle": sender.handle, "subject": message.subject or "(no subject)",
                "where": conversation_label(session, message, viewer_id=sender.id), "reason": reason}
-    masked_id = desk.new_message_id()
-    content = notices.compose(desk.env, "sender_rejected", context, domain=desk.domain, to_address=sender.email,
-                              to_name=sender.handle, message_id=masked_id, date=desk.now)
-    notices.enqueue(session, content=content, rcpt_email=sender.email, recipient_id=sender.id, kind="notice",
-                    masked_message_id=masked_id, now=desk.now, message_id=message.id)
+    notices.notify(session, desk.env, "sender_rejected", context, person=sender, kind="notice", domain=desk.domain,
+                   now=desk.now, masked_id=desk.new_message_id(), message_id=message.id)
 
 
 def _hold(session: Session, desk: Desk, message: Message, argument: str) -> Result:

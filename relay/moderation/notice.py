@@ -155,15 +155,12 @@ class NoticePlanner:
     def _notify(self, session: Session, stored: model.StoredMessage, moderator: Participant, context: dict) -> None:
         now = stored.received_at
         reply_to = self.issue_token(session, stored.id, moderator.id, now)
-        masked_id = self.new_message_id()
-        content = notices.compose(
-            self.env, "moderation_notice", {**context, "moderator": moderator.handle, "reply_to": reply_to,
-                                            "expires": f"{now + self.token_lifetime:%Y-%m-%d %H:%M} UTC"},
-            domain=self.domain, to_address=moderator.email, to_name=moderator.handle, message_id=masked_id,
-            date=now, from_name="mentor-relay moderation", reply_to=reply_to,
+        notices.notify(
+            session, self.env, "moderation_notice", {**context, "moderator": moderator.handle, "reply_to": reply_to,
+                                                     "expires": f"{now + self.token_lifetime:%Y-%m-%d %H:%M} UTC"},
+            person=moderator, kind="moderation", domain=self.domain, now=now, masked_id=self.new_message_id(),
+            message_id=stored.id, from_name="mentor-relay moderation", reply_to=reply_to,
         )
-        notices.enqueue(session, content=content, rcpt_email=moderator.email, recipient_id=moderator.id,
-                        kind="moderation", masked_message_id=masked_id, now=now, message_id=stored.id)
         moderation.record_action(session, message_id=stored.id, actor_id=None, actor="relay", action="notice",
                                  argument=f"to {moderator.handle} ({stored.verdict.action.value})", via="relay",
                                  at=now, outcome="done")
@@ -172,8 +169,5 @@ class NoticePlanner:
         sender = stored.sender
         context = {"handle": sender.handle, "subject": message.subject or "(no subject)",
                    "where": conversation_label(session, message, viewer_id=sender.id)}
-        masked_id = self.new_message_id()
-        content = notices.compose(self.env, "sender_held", context, domain=self.domain, to_address=sender.email,
-                                  to_name=sender.handle, message_id=masked_id, date=stored.received_at)
-        notices.enqueue(session, content=content, rcpt_email=sender.email, recipient_id=sender.id, kind="notice",
-                        masked_message_id=masked_id, now=stored.received_at, message_id=stored.id)
+        notices.notify(session, self.env, "sender_held", context, person=sender, kind="notice", domain=self.domain,
+                       now=stored.received_at, masked_id=self.new_message_id(), message_id=stored.id)

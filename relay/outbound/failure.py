@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from sqlmodel import Session
 
-from relay.notices import compose, enqueue
+from relay.notices import notify
 from relay.outbound.message_ids import new_message_id
 from relay.store.queue import Outcome
 from relay.store.tables import Delivery, Message, Participant
@@ -47,29 +47,10 @@ def plan_failure_notice(
         "recipient": recipient.handle if recipient else "the other participant",
         "subject": message.subject.strip() or "(no subject)",
     }
-    masked_id = new_message_id(domain, token())
-    content = compose(
-        env,
-        "delivery_failed",
-        context,
-        domain=domain,
-        to_address=sender.email,
-        to_name=sender.handle,
-        message_id=masked_id,
-        date=now,
+    return notify(
+        session, env, "delivery_failed", context, person=sender, kind=NOTICE_KIND, domain=domain, now=now,
+        masked_id=new_message_id(domain, token()), lifetime=lifetime, message_id=message.id, null_sender=True,
         in_reply_to=message.original_message_id,
-    )
-    return enqueue(
-        session,
-        content=content,
-        rcpt_email=sender.email,
-        recipient_id=sender.id,
-        kind=NOTICE_KIND,
-        masked_message_id=masked_id,
-        now=now,
-        lifetime=lifetime,
-        message_id=message.id,
-        null_sender=True,
     )
 
 

@@ -30,14 +30,11 @@ class Mailer:
 
     def send(self, session: Session, template: str, person: Participant, context: dict, now: datetime, *,
              kind: str = "notice", attachments=(), in_reply_to: str = "") -> int:
-        message_id = new_message_id(self.domain, secrets.token_hex(12))
-        content = notices.compose(
-            self.env, template, {"person": person.handle, **context}, domain=self.domain,
-            to_address=person.email, to_name=person.handle, message_id=message_id, date=now,
+        return notices.notify(
+            session, self.env, template, {"person": person.handle, **context}, person=person, kind=kind,
+            domain=self.domain, now=now, masked_id=new_message_id(self.domain, secrets.token_hex(12)),
             attachments=attachments, in_reply_to=in_reply_to,
         )
-        return notices.enqueue(session, content=content, rcpt_email=person.email, recipient_id=person.id,
-                               kind=kind, masked_message_id=message_id, now=now)
 
     def alias(self, person: Participant) -> str:
         return f"{person.alias}@{self.domain}"
