@@ -7,8 +7,6 @@ give the same alias and tests can name the alias they expect.
 from __future__ import annotations
 
 import re
-from email.headerregistry import Address
-from email.utils import getaddresses, parseaddr
 
 ADJECTIVES = (
     "kind brave calm bright clever gentle happy honest jolly lively lucky merry "
@@ -87,25 +85,3 @@ def validate_mailbox(address: str) -> str:
     if not _DOMAIN_OK.match(domain):
         raise AddressError(f"the domain is not a valid domain name: {value}")
     return value
-
-
-def header_addresses(values: list[str]) -> list[tuple[str, str]]:
-    """(display name, normalised address) pairs from header values, skipping junk."""
-    out = []
-    for name, addr in getaddresses(values):
-        if addr and "@" in addr:
-            out.append((name.strip(), normalise(addr)))
-    return out
-
-
-def single_header_address(value: str) -> tuple[str, str]:
-    name, addr = parseaddr(value)
-    return name.strip(), normalise(addr)
-
-
-def on_domain(address: str, domain: str) -> bool:
-    return split(address)[1] == domain.lower()
-
-
-def qualify(local_part: str, domain: str) -> str:
-    return str(Address(addr_spec=f"{local_part}@{domain}"))

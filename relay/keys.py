@@ -22,12 +22,6 @@ def ensure_secret(path: Path) -> tuple[bytes, bool]:
     return bytes.fromhex(path.read_text().strip()), True
 
 
-def load_secret(path: Path) -> bytes:
-    if not path.exists():
-        raise FileNotFoundError(f"no secret at {path}; run 'relayctl init' first")
-    return bytes.fromhex(path.read_text().strip())
-
-
 def ensure_dkim_key(path: Path) -> tuple[bytes, bool]:
     """The DKIM private key (PEM), generated on first use; (key, created)."""
     if path.exists():

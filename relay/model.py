@@ -18,8 +18,6 @@ class Role(str, enum.Enum):
     COORDINATOR = "coordinator"
 
 
-STAFF_ROLES = frozenset({Role.MODERATOR, Role.COORDINATOR})
-
 # Written on every copy the relay sends; a copy that comes back (a participant's
 # auto-forward to an alias) carries it and is refused at the door as a loop.
 LOOP_HEADER = "X-Mentor-Relay-Loop"
@@ -44,17 +42,6 @@ _ACTION_WEIGHT = {Action.DELIVER: 0, Action.FLAG: 1, Action.HOLD: 2, Action.REJE
 class Severity(str, enum.Enum):
     NORMAL = "normal"
     URGENT = "urgent"  # safeguarding: notices say so loudly
-
-
-@dataclass(frozen=True)
-class Envelope:
-    """What the SMTP conversation said, before the message is read."""
-
-    mail_from: str
-    rcpt_tos: tuple[str, ...]
-    peer: str = ""
-    helo: str = ""
-    received_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 
 TOKEN_LIFETIME = timedelta(days=7)  # a notice can be answered for a week
 MAX_QUOTED = 20_000  # characters of the message's text quoted in a notice
-EXCERPT_ELLIPSIS = "…"
 
 _DONE = {
     model.Action.HOLD: "Held: it will not be delivered until a moderator approves it.",

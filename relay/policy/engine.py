@@ -13,9 +13,6 @@ from typing import Any
 from relay.model import Action, Finding, Inspection, PolicyContext, Severity, Verdict
 from relay.policy.rules import RULES, RULES_BY_NAME
 
-ENGINE = "engine"
-
-
 @dataclass(frozen=True)
 class Policy:
     """One program's policy: general settings and every rule's settings, in table order."""

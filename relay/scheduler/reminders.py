@@ -13,7 +13,6 @@ from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ESCALATION = 3
-REMINDER_LEVELS = (1, 2)
 
 
 @dataclass(frozen=True)

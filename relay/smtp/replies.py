@@ -60,7 +60,6 @@ FROM_MISMATCH = Reply(
 )
 SEPARATE_MESSAGE = Reply(452, "4.5.3", "Please send to this address in a separate message")
 TOO_MANY_RECIPIENTS = Reply(452, "4.5.3", "Too many recipients for one message; send to the rest in another message")
-MESSAGE_TOO_BIG = Reply(552, "5.3.4", "Message too big for this relay; please send a smaller message")
 TEMPORARY_FAILURE = Reply(
     451, "4.3.0", "Temporary problem storing your message; nothing was kept, please try again in a few minutes"
 )
@@ -69,7 +68,6 @@ BAD_SENDER_SYNTAX = Reply(501, "5.1.7", "The sender address is not a valid mailb
 BAD_RECIPIENT_SYNTAX = Reply(501, "5.1.3", "The recipient address is not a valid mailbox address")
 NO_VALID_RECIPIENTS = Reply(554, "5.5.1", "No valid recipients")
 LOOP_DETECTED = Reply(554, "5.4.6", "Mail loop detected: this message has already passed through the relay too often")
-NO_SUCH_USER_TEXT = UNKNOWN_RECIPIENT.text
 
 
 def bad_address(reason: str, recipient: bool = True) -> Reply:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime
 from typing import Callable, Iterable
@@ -12,7 +11,7 @@ from sqlmodel import Session, select
 
 from relay import model
 from relay.store.directory import DirectoryError, issue_alias
-from relay.store.tables import Alias, Circle, CircleMember, Delivery, Job, Message, ModerationAction, Participant, Program
+from relay.store.tables import Alias, Circle, CircleMember, Delivery, Message, ModerationAction, Participant, Program
 
 # The same shape the service address accepts in "digest on NAME", so every circle can be named by email.
 NAME_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
@@ -188,12 +187,3 @@ def mentor_wrote_since(session: Session, circle_id: int, mentor_ids: Iterable[in
         )
     ).first()
     return row is not None
-
-
-def plan_job(session: Session, key: str, kind: str, due_at: datetime, payload: dict) -> bool:
-    """Create a job once: the unique key makes planning idempotent. True if it is new."""
-    if session.exec(select(Job.id).where(Job.key == key)).first() is not None:
-        return False
-    session.add(Job(key=key, kind=kind, due_at=due_at, payload=json.dumps(payload, sort_keys=True)))
-    session.flush()
-    return True

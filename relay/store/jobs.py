@@ -26,10 +26,6 @@ def _postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def find_job(session: Session, key: str) -> Job | None:
-    return session.exec(select(Job).where(Job.key == key)).first()
-
-
 def ensure_job(
     session: Session, key: str, kind: str, due_at: datetime, payload: dict[str, Any] | None = None, *, move: bool = False
 ) -> bool:

@@ -76,12 +76,6 @@ def record_action(
     return row.id
 
 
-def actions_of(session: Session, message_id: int) -> list[ModerationAction]:
-    return list(
-        session.exec(select(ModerationAction).where(ModerationAction.message_id == message_id).order_by(ModerationAction.id))
-    )
-
-
 def decision(session: Session, message_id: int) -> ModerationAction | None:
     """The approve or reject that decided this message, if one did."""
     return session.exec(
@@ -136,4 +130,3 @@ def review_queue(session: Session, limit: int = 200) -> list[Message]:
         .limit(limit)
     )
     return list(session.exec(query))
-

@@ -46,16 +46,6 @@ def claim_due(
     return ids
 
 
-def next_due_at(session: Session) -> datetime | None:
-    row = session.execute(
-        sa_select(DELIVERY.c.next_attempt_at)
-        .where(DELIVERY.c.status.in_(WAITING))
-        .order_by(DELIVERY.c.next_attempt_at)
-        .limit(1)
-    ).first()
-    return row.next_attempt_at if row else None
-
-
 @dataclass(frozen=True)
 class Outcome:
     """What one attempt came to; ``next_attempt_at`` only for deferrals."""
@@ -233,10 +223,6 @@ def add_inbound_event(
         )
     )
     return result.inserted_primary_key[0]
-
-
-def inbound_events_of(session: Session, delivery_id: int) -> list[InboundEvent]:
-    return list(session.exec(select(InboundEvent).where(InboundEvent.delivery_id == delivery_id).order_by(InboundEvent.id)))
 
 
 def recent_delivery_of_kind(
