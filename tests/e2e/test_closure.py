@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 from sqlmodel import select
 
 from relay.cli.main import main as relayctl
+from relay.clock import SystemClock
 from relay.store.tables import Message, Pairing
 from tests.e2e.test_care import cli_env, plain, tick_at, to
 
@@ -36,23 +37,32 @@ async def converse(world, mentor_alias, mentee_alias):
     world.sink.received.clear()
 
 
+def at(day: date, hour: int, minute: int) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=timezone.utc)
+
+
 async def test_program_close_notices_transcripts_and_the_kind_answer(world, pair, monkeypatch, tmp_path):
+    # relayctl judges the closing day against the system clock, so the conversation
+    # happens "today" by that clock and the closing day is four weeks after it.
+    today = SystemClock().now().date()
+    world.clock.set(at(today, 12, 0))
+    closes = today + timedelta(days=28)
     mentor_alias, mentee_alias = pair
     await converse(world, mentor_alias, mentee_alias)
     cli_env(world, monkeypatch)
     env = ["--env-file", str(tmp_path / "none.env")]
-    assert await asyncio.to_thread(relayctl, env + ["program", "close", "--on", "2026-11-30"]) == 0
+    assert await asyncio.to_thread(relayctl, env + ["program", "close", "--on", closes.isoformat()]) == 0
 
-    # 14 days ahead (16 November, 10:00 UTC) both are told.
-    notices = await tick_at(world, datetime(2026, 11, 16, 10, 1, tzinfo=timezone.utc))
+    # 14 days ahead (10:00 in the program's zone, UTC) both are told.
+    notices = await tick_at(world, at(closes - timedelta(days=14), 10, 1))
     assert len(to(notices, MENTOR)) == 1 and len(to(notices, MENTEE)) == 1
-    assert "closes on 2026-11-30" in to(notices, MENTEE)[0]["Subject"]
-    assert await tick_at(world, datetime(2026, 11, 16, 10, 2, tzinfo=timezone.utc)) == []
-    three = await tick_at(world, datetime(2026, 11, 27, 10, 1, tzinfo=timezone.utc))
+    assert f"closes on {closes.isoformat()}" in to(notices, MENTEE)[0]["Subject"]
+    assert await tick_at(world, at(closes - timedelta(days=14), 10, 2)) == []
+    three = await tick_at(world, at(closes - timedelta(days=3), 10, 1))
     assert "3 days" in plain(to(three, MENTOR)[0])
 
     # On the day: each side receives the transcript, with aliases and handles only.
-    closing = await tick_at(world, datetime(2026, 11, 30, 9, 1, tzinfo=timezone.utc))
+    closing = await tick_at(world, at(closes, 9, 1))
     for person in (MENTOR, MENTEE):
         (transcript,) = [m for m in to(closing, person) if "a copy to keep" in m["Subject"]]
         raw = transcript.as_string().replace(transcript["To"], "")  # the envelope's own To is the one real address
@@ -76,7 +86,7 @@ async def test_program_close_notices_transcripts_and_the_kind_answer(world, pair
     await world.flush()
     assert to(world.sink.received, MENTOR) == []
     (answer,) = to(world.sink.received, MENTEE)
-    assert answer["Auto-Submitted"] == "auto-generated" and "2026-11-30" in plain(answer)
+    assert answer["Auto-Submitted"] == "auto-generated" and closes.isoformat() in plain(answer)
     assert world.relay.db.run_sync(lambda s: s.exec(select(Message).order_by(Message.id.desc())).first().status) == "stored"
     # Strangers still get the ordinary refusal.
     stranger = await world.send("who@else.example", mentor_alias, "hi", "hi\n")
