@@ -6,7 +6,10 @@ give the same alias and tests can name the alias they expect.
 
 from __future__ import annotations
 
+import hmac
 import re
+
+from relay.macs import mac_b32
 
 ADJECTIVES = (
     "kind brave calm bright clever gentle happy honest jolly lively lucky merry "
@@ -85,3 +88,48 @@ def validate_mailbox(address: str) -> str:
     if not _DOMAIN_OK.match(domain):
         raise AddressError(f"the domain is not a valid domain name: {value}")
     return value
+
+
+# --- bounce addresses (VERP) ---------------------------------------------------------
+# Each outbound delivery's envelope sender is ``b-<delivery>-<day>-<mac>@domain``, so a
+# bounce names the very copy that failed; the MAC under the relay's secret refuses a
+# forged or mistyped address before the store is asked anything.
+
+BOUNCE_PREFIX = "b-"
+_BOUNCE_MAC_LEN = 10  # base32 characters: 50 bits
+_BOUNCE_RE = re.compile(
+    rf"{BOUNCE_PREFIX}([1-9][0-9]{{0,17}})-(0|[1-9][0-9]{{0,6}})-([a-z2-7]{{{_BOUNCE_MAC_LEN}}})"
+)
+
+
+def make_bounce_local_part(secret: bytes, delivery_id: int, issued_day: int) -> str:
+    """``b-<delivery>-<day>-<mac>``: the envelope sender of one outbound delivery.
+
+    ``issued_day`` is days since the epoch, so the address expires and an old
+    leaked one cannot be replayed forever.
+    """
+    if delivery_id <= 0 or issued_day < 0:
+        raise ValueError("delivery_id must be positive and issued_day not negative")
+    mac = mac_b32(secret, "bounce", f"{delivery_id}-{issued_day}", _BOUNCE_MAC_LEN)
+    return f"{BOUNCE_PREFIX}{delivery_id}-{issued_day}-{mac}"
+
+
+def parse_bounce_local_part(
+    secret: bytes, local: str, today: int, max_age_days: int = 30
+) -> int | None:
+    """The delivery id, or None when the address is forged, malformed or expired.
+
+    A day in the future is refused too, beyond one day of clock skew.
+    """
+    if not isinstance(local, str):
+        return None
+    match = _BOUNCE_RE.fullmatch(local.strip().lower())
+    if not match:
+        return None
+    delivery_id, day, mac = int(match[1]), int(match[2]), match[3]
+    expected = mac_b32(secret, "bounce", f"{delivery_id}-{day}", _BOUNCE_MAC_LEN)
+    if not hmac.compare_digest(mac, expected):
+        return None
+    if not (today - max_age_days <= day <= today + 1):
+        return None
+    return delivery_id

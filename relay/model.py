@@ -72,6 +72,13 @@ class Inspection:
     in_reply_to: tuple[str, ...] = ()
     references: tuple[str, ...] = ()
     size: int = 0
+    # Read in the same single parse, for the door's checks:
+    header_problems: tuple[str, ...] = ()  # headers that could be read two ways (refused at DATA)
+    received_count: int = 0  # Received headers: a loop is refused past a bound
+    loop_markers: tuple[str, ...] = ()  # X-Mentor-Relay-Loop values, lowercased
+    mime_depth: int = 0  # deepest nesting of parts (0: a single part)
+    auto_kind: str = ""  # dsn | mdn | autoreply | "" (a person's message); see relay.intake.autoreply
+    dsn: tuple[str, str] = ("", "")  # a DSN's first (action, status), e.g. ("failed", "5.1.1")
 
 
 @dataclass(frozen=True)

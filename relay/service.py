@@ -1,171 +1,39 @@
-"""Composes the relay for ``relayctl serve``: store, SMTP intake, outbound workers, scheduler.
+"""Runs the relay that ``relay.composition`` builds: SMTP intake, outbound workers, scheduler.
 
-Everything is built here once and passed down; nothing is global. Features
-(moderation, care, bounces, circles) plug in through ``install`` functions
-listed in ``FEATURES``: each may add intake routes, after-store hooks,
-failure hooks and scheduler jobs. SIGTERM drains: new mail is refused with
-a 421, in-flight deliveries finish, the store closes.
+SIGTERM drains: new mail is refused with a 421, in-flight deliveries
+finish, the store closes. ``serve_processes`` runs several such relays on
+one listening socket.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
+import concurrent.futures
 import logging
 import os
 import signal
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable
+import sys
 
-from relay.clock import Clock, SystemClock
+from relay.composition import Relay, build, policy_path, prepare  # noqa: F401 - the service's public face
 from relay.config import Settings
 from relay.intake.accept import Intake
-from relay.intake.context import IntakeContext
-from relay.intake.participant_mail import ParticipantRoute
-from relay.intake.sender import SenderCheck
-from relay.intake.throttle import Door
-from relay.keys import ensure_dkim_key, ensure_secret
-from relay.notices import environment
-from relay.outbound.transports import MaildirTransport, SmarthostTransport, Transport
-from relay.outbound.worker import OutboundWorker
-from relay.policy.loader import load_policy
 from relay.smtp import server as smtp_server
 from relay.smtp.handler import RelayHandler
-from relay.store import directory, schema
-from relay.store.db import Database
-from relay.store.writer import BatchWriter
+from relay.smtp.limits import Door
+from relay.store import directory
 
 log = logging.getLogger(__name__)
 
-# Each entry is "module:function"; the function takes the Relay and wires its feature in.
-FEATURES: list[str] = [
-    "relay.moderation.feature:install",
-    "relay.outbound.feature:install",
-    "relay.scheduler.feature:install",
-    "relay.circles.feature:install",
-    "relay.intake.feature:install",
-]
-
-DEFAULT_POLICY = Path(__file__).resolve().parents[1] / "config" / "policy.toml"
-
-
-@dataclass
-class Relay:
-    settings: Settings
-    clock: Clock
-    db: Database
-    writer: BatchWriter
-    secret: bytes
-    intake_ctx: IntakeContext
-    routes: dict[str, Any]
-    worker: OutboundWorker
-    templates: Any
-    policies: Any
-    background: list[Callable[[], Any]] = field(default_factory=list)  # coroutine factories run by serve
-    scheduler: Any = None  # relay.scheduler.loop.Scheduler
-    server: asyncio.AbstractServer | None = None
-    handler: RelayHandler | None = None
-    _tasks: list[asyncio.Task] = field(default_factory=list)
-
-    @property
-    def port(self) -> int:
-        return self.server.sockets[0].getsockname()[1] if self.server else 0
-
-
-def prepare(settings: Settings) -> tuple[Database, bytes, bytes]:
-    """What ``relayctl init`` does, idempotently: data dir, schema, HMAC secret, DKIM key."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database.from_url(settings.database_url)
-    schema.upgrade(db.engine)
-    secret, _ = ensure_secret(settings.secret_path)
-    key, _ = ensure_dkim_key(settings.dkim_key)
-    return db, secret, key
-
-
-def policy_path(settings: Settings) -> Path | None:
-    if settings.policy is not None:
-        return settings.policy
-    return DEFAULT_POLICY if DEFAULT_POLICY.exists() else None
-
-
-def default_transport(settings: Settings) -> Transport:
-    address = settings.smarthost_address
-    if address is None:
-        return MaildirTransport(settings.maildir)
-    return SmarthostTransport(
-        address[0],
-        address[1],
-        tls=settings.smarthost_tls,
-        username=settings.smarthost_user,
-        password=settings.smarthost_password,
-        local_hostname=settings.domain,
-    )
-
-
-def build(settings: Settings, clock: Clock | None = None, transport: Transport | None = None, dns: Any = None) -> Relay:
-    """Build every part; nothing listens or runs until ``start``."""
-    from relay.outbound.dkim import Signer
-
-    clock = clock or SystemClock()
-    db, secret, key = prepare(settings)
-    writer = BatchWriter(db)
-    policies = load_policy(policy_path(settings))
-    if dns is None and settings.sender_auth == "dmarc":
-        from relay.auth.dns import SystemDns
-
-        dns = SystemDns()
-    sender_check = SenderCheck(settings.sender_auth, dns, settings.authserv_id, settings.trusted_peers)
-    worker = OutboundWorker(
-        db,
-        transport or default_transport(settings),
-        clock,
-        settings.domain,
-        secret,
-        signer=Signer(key, settings.dkim_selector, settings.domain),
-        concurrency=settings.workers,
-    )
-    ctx = IntakeContext(
-        db=db,
-        writer=writer,
-        clock=clock,
-        domain=settings.domain,
-        policies=policies,
-        sender_check=sender_check,
-        secret=secret,
-        wake_outbound=worker.wake,
-    )
-    relay = Relay(
-        settings=settings,
-        clock=clock,
-        db=db,
-        writer=writer,
-        secret=secret,
-        intake_ctx=ctx,
-        routes={"participant": ParticipantRoute(ctx)},
-        worker=worker,
-        templates=environment(),
-        policies=policies,
-    )
-    import socket
-
-    from relay.scheduler.loop import Scheduler
-
-    relay.scheduler = Scheduler(db, clock, socket.gethostname() or "relay")
-    relay.background.append(relay.scheduler.run)
-    for feature in FEATURES:
-        module, _, function = feature.partition(":")
-        getattr(importlib.import_module(module), function)(relay)
-    return relay
-
 
 async def start(relay: Relay, listen: bool = True, work: bool = True, sock=None) -> Relay:
+    """Listen (unless ``listen`` is false) and start the workers and the scheduler (unless ``work`` is)."""
     settings = relay.settings
     db = relay.db
 
     async def alias_kind(local: str) -> str:
         return await db.read(lambda s: directory.alias_kind(s, local))
 
+    relay.cpu = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="cpu")
     intake = Intake(
         settings.domain,
         relay.routes,
@@ -173,6 +41,7 @@ async def start(relay: Relay, listen: bool = True, work: bool = True, sock=None)
         settings.max_recipients,
         door=Door.from_settings(settings),
         now=relay.clock.now,
+        cpu=relay.cpu,
     )
     relay.handler = RelayHandler(intake)
     if listen:
@@ -182,9 +51,8 @@ async def start(relay: Relay, listen: bool = True, work: bool = True, sock=None)
             sock=sock,
         )
     if work:
-        relay._tasks.append(asyncio.create_task(relay.worker.run(), name="outbound"))
-        for factory in relay.background:
-            relay._tasks.append(asyncio.create_task(factory()))
+        relay.tasks.append(asyncio.create_task(relay.worker.run(), name="outbound"))
+        relay.tasks.append(asyncio.create_task(relay.scheduler.run(), name="scheduler"))
     return relay
 
 
@@ -196,10 +64,12 @@ async def stop(relay: Relay) -> None:
         relay.server.close()
         await relay.server.wait_closed()
     await relay.worker.stop()
-    for task in relay._tasks:
+    for task in relay.tasks:
         task.cancel()
-    await asyncio.gather(*relay._tasks, return_exceptions=True)
+    await asyncio.gather(*relay.tasks, return_exceptions=True)
     await relay.worker.transport.close()
+    if relay.cpu is not None:
+        relay.cpu.shutdown(wait=False)
     await asyncio.to_thread(relay.writer.close)
     relay.db.close()
 
@@ -218,7 +88,9 @@ async def serve(settings: Settings, sock=None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, done.set)
     log.info("mentor-relay listening on %s:%s for @%s", settings.listen_host, relay.port, settings.domain)
-    print(f"mentor-relay: listening on {settings.listen_host}:{relay.port} for @{settings.domain}", flush=True)
+    # One write of the whole line: with --processes N every process says it, and lines must not interleave.
+    sys.stdout.flush()
+    os.write(sys.stdout.fileno(), f"mentor-relay: listening on {settings.listen_host}:{relay.port} for @{settings.domain}\n".encode())
     await done.wait()
     log.info("stopping: draining deliveries")
     await stop(relay)

@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from relay.circles import schedule, threads
 from relay.circles.reading import masked_reading
-from relay.scheduler.reminders import zone
+from relay.timezones import zone
 from relay.notices import notify
 from relay.outbound.message_ids import new_message_id
 from relay.store import circles, jobs

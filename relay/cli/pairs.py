@@ -52,7 +52,7 @@ def run_pair(args, ctx: Context) -> int:
 def run_unpair(args, ctx: Context) -> int:
     """Closing one pairing takes the program-closing path: notices ahead, transcripts on the day."""
     from relay.cli.program import parse_day
-    from relay.scheduler.feature import schedule_closure
+    from relay.care.closure import schedule_closure
 
     now = ctx.clock.now()
     day = parse_day(args.on) if args.on else now.date()
@@ -78,7 +78,7 @@ def run_unpair(args, ctx: Context) -> int:
 def run_introduce(args, ctx: Context) -> int:
     from relay.intake.service_mail import introduce
     from relay.notices import environment
-    from relay.scheduler.feature import Mailer
+    from relay.care.mailer import Mailer
 
     now = ctx.clock.now()
     mail = Mailer(environment(), ctx.settings.domain)

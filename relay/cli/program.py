@@ -50,7 +50,7 @@ def run_list(args, ctx: Context) -> int:
 
 
 def run_set(args, ctx: Context) -> int:
-    from relay.scheduler.reminders import zone
+    from relay.timezones import zone
 
     def work(session):
         program = directory.get_program(session, args.program or ctx.settings.program)
@@ -77,7 +77,7 @@ def run_set(args, ctx: Context) -> int:
 
 
 def run_close(args, ctx: Context) -> int:
-    from relay.scheduler.feature import schedule_closure
+    from relay.care.closure import schedule_closure
 
     day = parse_day(args.on)
     now = ctx.clock.now()

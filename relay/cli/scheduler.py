@@ -29,15 +29,14 @@ def parse_moment(value: str) -> datetime:
 
 
 def run_tick(args, ctx: Context) -> int:
-    from relay import service
+    from relay.composition import build_scheduler
+    from relay.notices import environment
 
     at = parse_moment(args.at) if args.at else ctx.clock.now()
-    relay = service.build(ctx.settings, clock=FixedClock(at))
-    try:
-        ran = asyncio.run(relay.scheduler.tick(at))
-    finally:
-        relay.writer.close()
-        relay.db.close()
+    # Only what the scheduler needs: the store and the templates. What it queues is
+    # delivered by the running relay's outbound workers.
+    scheduler = build_scheduler(ctx.db, FixedClock(at), environment(), ctx.settings.domain)
+    ran = asyncio.run(scheduler.tick(at))
     print(f"ran {ran} job{'s' if ran != 1 else ''} due as of {at.isoformat()}")
     return 0
 

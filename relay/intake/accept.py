@@ -1,10 +1,14 @@
-"""The only place that says 250 to DATA: one committed transaction, then the reply.
+"""The one path of a message through intake: classify at RCPT, parse once at DATA, then the route.
 
-The SMTP handler hands each envelope event here. Recipients are sorted by
-kind (participant alias, moderation token, bounce address, service address,
-postmaster) and each kind has a route that checks RCPT and stores DATA. Any
-exception before the commit becomes ``451 4.3.0``: the client keeps the
-message and tries again, and nothing half-stored is left behind.
+The SMTP handler hands each envelope event here. At RCPT each address is
+classified (participant alias, circle alias, moderation token, bounce
+address, service address, postmaster) and the route for its kind resolves
+it to a typed recipient (``relay.intake.recipients``). At DATA the message
+is parsed exactly once, into one frozen ``Inspection``, off the event loop;
+the loop check reads it, and the route then authenticates the sender,
+decides (the policy table) and writes one transaction before it answers.
+Any exception before the commit becomes ``451 4.3.0``: the client keeps
+the message and tries again, and nothing half-stored is left behind.
 
 Two refusals happen here for every kind but bounces: a client that keeps
 naming recipients the relay refuses is cut off (``421 4.7.0``: it is
@@ -16,19 +20,20 @@ though only in its body, and a DSN about a looping copy must still arrive.
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
+import asyncio
+import concurrent.futures
 import logging
-from dataclasses import dataclass, field
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Awaitable, Callable, Protocol
+from typing import Awaitable, Callable, Protocol
 
 from relay.clock import SystemClock
 from relay.intake.classify import Target, classify
-from relay.model import LOOP_HEADER
-from relay.intake.throttle import Door
+from relay.intake.parse import inspect
+from relay.intake.recipients import Recipient
+from relay.model import Inspection
 from relay.smtp import replies
+from relay.smtp.limits import Door
 from relay.smtp.replies import Reply
 
 log = logging.getLogger(__name__)
@@ -42,17 +47,21 @@ class Transaction:
     helo: str
     mail_from: str
     kind: str = ""
-    recipients: list[Any] = field(default_factory=list)  # each route keeps its own resolved form
+    recipients: list[Recipient] = field(default_factory=list)  # what the route resolved each RCPT to
     rcpt_addresses: list[str] = field(default_factory=list)
 
 
 class Route(Protocol):
     """How one kind of relay address is checked at RCPT and stored at DATA."""
 
+    # Kinds of address this route takes into its own transaction (a reply-all to a circle
+    # also names the writer's partner aliases); empty for most routes.
+    gathers: frozenset[str]
+
     async def check_rcpt(self, txn: Transaction, target: Target) -> Reply:
         """Check one recipient; on success record it in ``txn.recipients``."""
 
-    async def accept(self, txn: Transaction, raw: bytes) -> Reply:
+    async def accept(self, txn: Transaction, raw: bytes, inspection: Inspection) -> Reply:
         """Store the message (committed) and say what happened."""
 
 
@@ -62,14 +71,11 @@ MAX_RECEIVED = 50  # RFC 5321 6.3 suggests at least 100 is a loop; real paths ar
 LOOP_EXEMPT_KINDS = frozenset({"bounce"})
 
 
-def loop_reason(raw: bytes, domain: str) -> str:
+def loop_reason(inspection: Inspection, domain: str) -> str:
     """Why this message has looped, judged on its top-level headers only; "" when it has not."""
-    headers = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw, headersonly=True)
-    received = len(headers.get_all("Received") or [])
-    if received > MAX_RECEIVED:
-        return f"{received} Received headers"
-    markers = {str(v).strip().lower() for v in headers.get_all(LOOP_HEADER) or []}
-    if domain in markers:
+    if inspection.received_count > MAX_RECEIVED:
+        return f"{inspection.received_count} Received headers"
+    if domain in inspection.loop_markers:
         return "the relay's own loop marker"
     return ""
 
@@ -85,6 +91,7 @@ class Intake:
         max_recipients: int = 100,
         door: Door | None = None,
         now: Callable[[], datetime] = SystemClock().now,
+        cpu: concurrent.futures.Executor | None = None,
     ) -> None:
         self.domain = domain.lower()
         self.routes = routes
@@ -92,6 +99,7 @@ class Intake:
         self.max_recipients = max_recipients
         self.door = door or Door()
         self.now = now
+        self.cpu = cpu  # parsing is CPU work: its own executor, never the database's threads
 
     async def rcpt(self, txn: Transaction, address: str) -> Reply:
         if self.door.failures.exceeded(txn.peer, self.now()):
@@ -140,13 +148,19 @@ class Intake:
     async def data(self, txn: Transaction, raw: bytes) -> Reply:
         if not txn.kind:
             return replies.NO_VALID_RECIPIENTS
+        try:
+            # The one parse of this message: every later stage reads this value.
+            inspection = await asyncio.get_running_loop().run_in_executor(self.cpu, inspect, raw)
+        except Exception:
+            log.exception("could not read a %s message from %s", txn.kind, txn.peer)
+            return replies.TEMPORARY_FAILURE
         if txn.kind not in LOOP_EXEMPT_KINDS:
-            reason = loop_reason(raw, self.domain)
+            reason = loop_reason(inspection, self.domain)
             if reason:
                 log.warning("loop refused from %s: %s", txn.peer, reason)
                 return replies.LOOP_DETECTED
         try:
-            return await self.routes[txn.kind].accept(txn, raw)
+            return await self.routes[txn.kind].accept(txn, raw, inspection)
         except Exception:
             log.exception("could not store a %s message from %s", txn.kind, txn.peer)
             return replies.TEMPORARY_FAILURE
@@ -155,6 +169,7 @@ class Intake:
 def _gathering(routes: dict[str, Route], current: str, new: str) -> str | None:
     """The kind whose route takes both kinds into one transaction (its ``gathers``), if any."""
     for kind, other in ((current, new), (new, current)):
-        if other in getattr(routes.get(kind), "gathers", ()):
+        route = routes.get(kind)
+        if route is not None and other in route.gathers:
             return kind
     return None

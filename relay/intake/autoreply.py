@@ -70,8 +70,11 @@ def _report_type(msg: Message) -> str:
 def classify_auto(raw: bytes) -> str:
     """``"dsn"``, ``"mdn"``, ``"autoreply"``, or ``""`` for a person's message."""
     msg = _message(raw)
-    if msg is None:
-        return ""
+    return classify_message(msg) if msg is not None else ""
+
+
+def classify_message(msg: Message) -> str:
+    """``classify_auto`` for a message the caller has already parsed."""
     report_type = _report_type(msg)
     if report_type == "delivery-status":
         return "dsn"
@@ -104,7 +107,12 @@ def _status_blocks(msg: Message) -> list[Message]:
 def dsn_summary(raw: bytes) -> tuple[str, str]:
     """(action, status) of the first recipient in an RFC 3464 report, e.g. ("failed", "5.1.1")."""
     msg = _message(raw)
-    if msg is None or _report_type(msg) != "delivery-status":
+    return dsn_summary_of(msg) if msg is not None else ("", "")
+
+
+def dsn_summary_of(msg: Message) -> tuple[str, str]:
+    """``dsn_summary`` for a message the caller has already parsed."""
+    if _report_type(msg) != "delivery-status":
         return "", ""
     try:
         blocks = _status_blocks(msg)

@@ -20,11 +20,11 @@ from typing import Any
 from sqlmodel import Session
 
 from relay.intake.accept import Transaction
-from relay.intake.autoreply import classify_auto, dsn_summary
 from relay.intake.classify import Target
 from relay.intake.context import IntakeContext
-from relay.intake.parse import inspect
-from relay.moderation.tokens import parse_bounce_local_part
+from relay.intake.recipients import BounceRecipient
+from relay import model
+from relay.addresses import parse_bounce_local_part
 from relay.notices import notify
 from relay.outbound.failure import plan_failure_notice
 from relay.outbound.message_ids import new_message_id
@@ -50,15 +50,15 @@ class Report:
     message_id: str = ""
 
 
-def read_report(raw: bytes) -> Report:
-    """Pure: classify the returned message and, for a DSN, its first recipient's action and status."""
-    kind = classify_auto(raw) or "message"
-    action, status = dsn_summary(raw) if kind == "dsn" else ("", "")
-    inspection = inspect(raw)
-    return Report(kind, action, status, inspection.subject[:500], inspection.message_id[:998])
+def read_report(inspection: model.Inspection) -> Report:
+    """Pure: what the returned message is and, for a DSN, its first recipient's action and status."""
+    action, status = inspection.dsn
+    return Report(inspection.auto_kind or "message", action, status, inspection.subject[:500], inspection.message_id[:998])
 
 
 class BounceRoute:
+    gathers: frozenset[str] = frozenset()
+
     def __init__(self, ctx: IntakeContext, templates: Any) -> None:
         self.ctx = ctx
         self.templates = templates
@@ -70,12 +70,12 @@ class BounceRoute:
             return replies.UNKNOWN_RECIPIENT
         if await self.ctx.db.run(lambda s: queue.get_delivery(s, delivery_id)) is None:
             return replies.UNKNOWN_RECIPIENT
-        if delivery_id not in txn.recipients:
-            txn.recipients.append(delivery_id)
+        if BounceRecipient(delivery_id) not in txn.recipients:
+            txn.recipients.append(BounceRecipient(delivery_id))
         return replies.RECIPIENT_OK
 
-    async def accept(self, txn: Transaction, raw: bytes) -> Reply:
-        report = await self.ctx.db.call(read_report, raw)
+    async def accept(self, txn: Transaction, raw: bytes, inspection: model.Inspection) -> Reply:
+        report = read_report(inspection)
         now = self.ctx.clock.now()
         message_id, queued = await self.ctx.writer.submit(lambda s: self._store(s, txn, raw, report, now))
         if queued:
@@ -84,7 +84,7 @@ class BounceRoute:
 
     def _store(self, session: Session, txn: Transaction, raw: bytes, report: Report, now: datetime) -> tuple[int, int]:
         """The one transaction: the message, one event per delivery, and any notice it calls for."""
-        first = session.get(Delivery, txn.recipients[0])
+        first = session.get(Delivery, _delivery_ids(txn)[0])
         original = session.get(Message, first.message_id) if first and first.message_id else None
         message_id = messages.insert_message(
             session,
@@ -101,7 +101,7 @@ class BounceRoute:
             status="stored",
         )
         queued = 0
-        for delivery_id in txn.recipients:
+        for delivery_id in _delivery_ids(txn):
             detail = f"{report.action} {report.status}".strip() if report.kind == "dsn" else report.kind
             queue.add_inbound_event(
                 session, delivery_id=delivery_id, message_id=message_id, kind=report.kind[:16], at=now, detail=detail
@@ -119,6 +119,10 @@ class BounceRoute:
         if report.kind == "autoreply":
             return plan_away_note(session, self.templates, delivery_id, **common)
         return None  # delayed or delivered reports, read receipts, anything else: stored only
+
+
+def _delivery_ids(txn: Transaction) -> list[int]:
+    return [r.delivery_id for r in txn.recipients if isinstance(r, BounceRecipient)]
 
 
 def plan_away_note(

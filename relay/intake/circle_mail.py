@@ -22,7 +22,7 @@ from relay.addresses import normalise
 from relay.intake.accept import Transaction
 from relay.intake.classify import Target
 from relay.intake.context import IntakeContext
-from relay.intake.parse import inspect
+from relay.intake.recipients import CircleInfo, CircleRecipient
 from relay.intake.participant_mail import StoreMessage as _PairingStore
 from relay.intake.participant_mail import judge, policy_context, screen, snapshot, status_findings, store_and_answer
 from relay.outbound.message_ids import new_message_id
@@ -33,28 +33,8 @@ from relay.store.tables import Circle
 
 
 @dataclass(frozen=True)
-class CircleInfo:
-    id: int
-    program_id: int
-    name: str
-    handle: str
-    alias: str
-
-
-@dataclass(frozen=True)
-class CircleCopy:
-    """One member the message is for (shaped like a pairing's recipient, so data checks read both)."""
-
-    recipient: model.Participant
-    sender: model.Participant
-    circle: CircleInfo
-    mode: str  # each | digest
-    pairing_id: int | None = None
-
-
-@dataclass(frozen=True)
 class _Fanout:
-    copies: tuple[CircleCopy, ...]
+    copies: tuple[CircleRecipient, ...]
     writer_id: int
 
 
@@ -90,11 +70,11 @@ class CircleRoute:
         members = {c.recipient.id for c in txn.recipients} | {txn.recipients[0].sender.id}
         return replies.RECIPIENT_OK if person.id in members else replies.SEPARATE_MESSAGE
 
-    async def accept(self, txn: Transaction, raw: bytes) -> Reply:
+    async def accept(self, txn: Transaction, raw: bytes, inspection: model.Inspection) -> Reply:
         ctx = self.ctx
-        first: CircleCopy = txn.recipients[0]
+        first = txn.recipients[0]
+        assert isinstance(first, CircleRecipient)
         sender, circle = first.sender, first.circle
-        inspection = await ctx.db.call(inspect, raw)
         if normalise(inspection.from_address) != sender.email:
             return replies.FROM_MISMATCH
         refusal, extra_findings, auth = await screen(ctx, txn, raw, inspection)
@@ -119,7 +99,7 @@ class CircleRoute:
 
 def _circle_of(txn: Transaction) -> CircleInfo | None:
     first = txn.recipients[0] if txn.recipients else None
-    return first.circle if isinstance(first, CircleCopy) else None
+    return first.circle if isinstance(first, CircleRecipient) else None
 
 
 def _resolve(session: Session, mail_from: str, local: str) -> _Fanout | Reply:
@@ -136,7 +116,7 @@ def _resolve(session: Session, mail_from: str, local: str) -> _Fanout | Reply:
     info = _info(circle)
     writer = directory.to_value(sender)
     copies = tuple(
-        CircleCopy(directory.to_value(p), writer, info, m.delivery_mode)
+        CircleRecipient(directory.to_value(p), writer, info, m.delivery_mode)
         for m, p in rows
         if p.id != sender.id and p.status == "active"
     )
@@ -154,7 +134,7 @@ class _Store(_PairingStore):
 
     kind = "circle"
 
-    def where(self, first: CircleCopy) -> tuple[int | None, int | None]:
+    def where(self, first: CircleRecipient) -> tuple[int | None, int | None]:
         return None, first.circle.id
 
     def status_for(self, action: model.Action) -> str:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from relay.addresses import AddressError, split, validate_mailbox
+from relay.addresses import BOUNCE_PREFIX, AddressError, split, validate_mailbox
 
 SERVICE_LOCAL_PARTS = frozenset({"relay", "help"})
 POSTMASTER = frozenset({"postmaster", "abuse"})
 MODERATION_PREFIX = "mod-"
-BOUNCE_PREFIX = "b-"
 
 
 @dataclass(frozen=True)

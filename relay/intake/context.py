@@ -34,7 +34,7 @@ class IntakeContext:
     wake_outbound: Callable[[], None] = lambda: None
     lifetime: timedelta = timedelta(days=5)
     notice_lifetime: timedelta = timedelta(days=2)
-    after_store: list[AfterStore] = field(default_factory=list)
-    data_checks: list[DataCheck] = field(default_factory=list)
+    after_store: tuple[AfterStore, ...] = ()
+    data_checks: tuple[DataCheck, ...] = ()
     token: Callable[[], str] = lambda: secrets.token_hex(12)
     entropy: Callable[[], bytes] = lambda: secrets.token_bytes(16)

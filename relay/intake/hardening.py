@@ -1,7 +1,7 @@
 """Data checks at the door: headers that could mean two things, too-deep MIME, too many messages.
 
 Each check is ``await check(txn, raw, inspection)`` and returns a Reply to
-refuse at DATA, or None. They run for participant and circle mail before
+refuse at DATA, or None; what they judge was read in the intake's one parse. They run for participant and circle mail before
 the policy. A header the relay cannot read one way only (two From or
 Subject headers, a From with several mailboxes, an encoded word that
 decodes to a line break or NUL) is refused outright rather than held: the
@@ -11,59 +11,34 @@ the sender's client can always send a clean one.
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 from typing import Any, Callable
 
-from relay.intake.parse import DEFAULT_MAX_DEPTH, header_problems
+from relay.intake.parse import DEFAULT_MAX_DEPTH
+from relay.intake.recipients import sender_of
 from relay.intake.throttle import WindowCounter
+from relay.model import Inspection
 from relay.smtp import replies
 from relay.smtp.replies import Reply
-
-DEPTH_PROBLEM = "MIME nesting deeper than"
-
-
-def mime_depth_exceeds(raw: bytes, limit: int) -> bool:
-    """True when parts are nested more than ``limit`` levels (an explicit stack: no recursion)."""
-    try:
-        msg = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw)
-    except RecursionError:
-        return True
-    stack = [(msg, 0)]
-    while stack:
-        part, depth = stack.pop()
-        children = part.get_payload() if part.is_multipart() else None
-        if isinstance(children, list) and children:
-            if depth >= limit:
-                return True
-            stack.extend((child, depth + 1) for child in children)
-    return False
 
 
 class HeaderCheck:
     """Refuses ambiguous or unsafe headers with 550 5.6.0, naming what is wrong."""
 
-    def __init__(self, call: Callable[..., Any]) -> None:
-        self.call = call  # runs blocking work off the event loop (Database.call)
-
-    async def __call__(self, txn, raw: bytes, inspection) -> Reply | None:
-        problems = await self.call(header_problems, raw)
-        if problems:
-            return replies.malformed_headers("; ".join(problems))
+    async def __call__(self, txn, raw: bytes, inspection: Inspection) -> Reply | None:
+        if inspection.header_problems:
+            return replies.malformed_headers("; ".join(inspection.header_problems))
         return None
 
 
 class DepthCheck:
     """Refuses MIME nested deeper than the setting with 554 5.6.0."""
 
-    def __init__(self, limit: int, call: Callable[..., Any]) -> None:
-        self.limit, self.call = limit, call
+    def __init__(self, limit: int) -> None:
+        # The parse never descends past its own bound, and reports one level more when it stops.
+        self.limit = min(limit, DEFAULT_MAX_DEPTH)
 
-    async def __call__(self, txn, raw: bytes, inspection) -> Reply | None:
-        too_deep = any(p.startswith(DEPTH_PROBLEM) for p in inspection.problems)
-        if not too_deep and self.limit < DEFAULT_MAX_DEPTH:
-            too_deep = await self.call(mime_depth_exceeds, raw, self.limit)
-        return replies.mime_too_deep(min(self.limit, DEFAULT_MAX_DEPTH)) if too_deep else None
+    async def __call__(self, txn, raw: bytes, inspection: Inspection) -> Reply | None:
+        return replies.mime_too_deep(self.limit) if inspection.mime_depth > self.limit else None
 
 
 class RateCheck:
@@ -84,6 +59,5 @@ class RateCheck:
 
 def sender_key(txn) -> Any:
     """The participant behind a transaction when a route resolved one, else the envelope sender."""
-    first = txn.recipients[0] if txn.recipients else None
-    sender = getattr(first, "sender", None)
+    sender = sender_of(txn.recipients)
     return ("participant", sender.id) if sender is not None else ("mail-from", txn.mail_from.lower())

@@ -26,7 +26,8 @@ from relay.clock import as_utc
 from relay.intake.accept import Transaction
 from relay.intake.classify import Target
 from relay.intake.context import IntakeContext
-from relay.intake.parse import inspect
+from relay.intake.recipients import TokenRecipient
+from relay.intake.sender import auth_refusal
 from relay.moderation import actions
 from relay.moderation.commands import ModerationCommand, parse_moderation_reply
 from relay.moderation.notice import NoticePlanner, message_text
@@ -44,6 +45,8 @@ _KEEPS_TOKEN = frozenset({"help", "unknown"})
 
 
 class ModerationRoute:
+    gathers: frozenset[str] = frozenset()
+
     def __init__(self, ctx: IntakeContext, planner: NoticePlanner) -> None:
         self.ctx = ctx
         self.planner = planner
@@ -54,18 +57,16 @@ class ModerationRoute:
             return replies.UNKNOWN_RECIPIENT
         if txn.recipients:
             return replies.SEPARATE_MESSAGE  # one answer to one notice per message
-        txn.recipients.append(token)
+        txn.recipients.append(TokenRecipient(token))
         return replies.RECIPIENT_OK
 
-    async def accept(self, txn: Transaction, raw: bytes) -> Reply:
+    async def accept(self, txn: Transaction, raw: bytes, inspection: model.Inspection) -> Reply:
         ctx = self.ctx
-        inspection = await ctx.db.call(inspect, raw)
-        command = await ctx.db.call(parse_moderation_reply, raw)
         auth = await ctx.sender_check.verify(raw, txn.mail_from, txn.peer, txn.helo)
-        if auth.verdict == "temperror":
-            return Reply(auth.smtp_code or 451, auth.enhanced or "4.4.3", f"Could not check who sent this answer; please try again later ({auth.reason})")
-        if auth.verdict != "pass":
-            return Reply(auth.smtp_code or 550, auth.enhanced or "5.7.1", auth.reason or replies.NOT_A_MODERATOR.text)
+        refusal = auth_refusal(auth, strict=True)  # an answer changes things: only a proven sender
+        if refusal is not None:
+            return refusal
+        command = parse_moderation_reply(inspection)
         answer = _Answer(self, txn, raw, inspection, command, ctx.clock.now())
         reply = await ctx.writer.submit(answer)
         ctx.wake_outbound()
@@ -78,7 +79,9 @@ class _Answer:
     def __init__(self, route: ModerationRoute, txn: Transaction, raw: bytes, inspection: model.Inspection,
                  command: ModerationCommand, now: datetime) -> None:
         self.route, self.txn, self.raw, self.inspection, self.command, self.now = route, txn, raw, inspection, command, now
-        self.token = txn.recipients[0]
+        first = txn.recipients[0]
+        assert isinstance(first, TokenRecipient)
+        self.token = first.token
         self.address = f"{moderation_local_part(self.token)}@{route.ctx.domain}"
 
     def __call__(self, session: Session) -> Reply:

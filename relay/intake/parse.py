@@ -18,7 +18,8 @@ from email.message import Message
 from html.parser import HTMLParser
 from typing import Iterator
 
-from relay.model import Attachment, Inspection
+from relay.intake.autoreply import classify_message, dsn_summary_of
+from relay.model import LOOP_HEADER, Attachment, Inspection
 
 DEFAULT_MAX_DEPTH = 20
 
@@ -151,12 +152,8 @@ def _auto_submitted(msg: Message) -> str:
     return "" if value == "no" else value
 
 
-def header_problems(raw: bytes) -> tuple[str, ...]:
-    """Structural header issues the intake refuses or holds, in a stable order."""
-    try:
-        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
-    except Exception:  # noqa: BLE001
-        return ("headers could not be parsed",)
+def _header_problems(msg: Message) -> tuple[str, ...]:
+    """Structural header issues the intake refuses, in a stable order."""
     items = list(msg.raw_items())
     counts = Counter(key.lower() for key, _ in items)
     problems = [f"duplicate {n} header" for n in SINGLE_HEADERS if counts[n.lower()] > 1]
@@ -179,11 +176,12 @@ def header_problems(raw: bytes) -> tuple[str, ...]:
 # --- body ----------------------------------------------------------------------
 
 
-def _walk(msg: Message, max_depth: int, problems: list[str]) -> Iterator[Message]:
+def _walk(msg: Message, max_depth: int, problems: list[str], depth_seen: list[int]) -> Iterator[Message]:
     """Every part, depth first, without descending below ``max_depth`` levels.
 
     Explicit stack rather than ``Message.walk``: a hostile message must not
-    reach Python's recursion limit through us.
+    reach Python's recursion limit through us. ``depth_seen[0]`` ends as the
+    deepest level that has parts (past ``max_depth``: ``max_depth + 1``).
     """
     stack: list[tuple[Message, int]] = [(msg, 0)]
     too_deep = False
@@ -193,6 +191,7 @@ def _walk(msg: Message, max_depth: int, problems: list[str]) -> Iterator[Message
         children = part.get_payload() if part.is_multipart() else []
         if not isinstance(children, list) or not children:
             continue
+        depth_seen[0] = max(depth_seen[0], depth + 1)
         if depth >= max_depth:
             too_deep = True
             continue
@@ -272,12 +271,14 @@ def inspect(raw: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> Inspection:
         msg = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw, headersonly=True)
         read_body = False
     except Exception as exc:  # noqa: BLE001 - an unreadable message is held, not a crash
-        return Inspection(problems=(f"message could not be parsed: {type(exc).__name__}",), size=len(raw))
+        return Inspection(problems=(f"message could not be parsed: {type(exc).__name__}",), size=len(raw),
+                          header_problems=("headers could not be parsed",))
     try:
         return _inspect_message(msg, raw, max_depth if read_body else -1, problems)
     except Exception as exc:  # noqa: BLE001
         return Inspection(
-            problems=(*problems, f"message could not be read: {type(exc).__name__}"), size=len(raw)
+            problems=(*problems, f"message could not be read: {type(exc).__name__}"), size=len(raw),
+            header_problems=("headers could not be read",),
         )
 
 
@@ -287,11 +288,15 @@ def _inspect_message(msg: Message, raw: bytes, max_depth: int, problems: list[st
     from_address, from_name = _from(msg, problems)
     body = _Body()
     parts = []
+    depth = [0]
     if max_depth >= 0:
-        for part in _walk(msg, max_depth, problems):
+        for part in _walk(msg, max_depth, problems, depth):
             parts.append(part)
             body.add(part, problems)
+    else:
+        depth[0] = DEFAULT_MAX_DEPTH + 1  # only the headers could be read: nested past any limit
     problems.extend(_defects(parts))
+    auto_kind = classify_message(msg)
     return Inspection(
         subject=subject,
         from_address=from_address,
@@ -307,6 +312,12 @@ def _inspect_message(msg: Message, raw: bytes, max_depth: int, problems: list[st
         in_reply_to=_message_ids(msg, "In-Reply-To"),
         references=_message_ids(msg, "References"),
         size=len(raw),
+        header_problems=_header_problems(msg),
+        received_count=len(msg.get_all("Received") or []),
+        loop_markers=tuple(str(v).strip().lower() for v in msg.get_all(LOOP_HEADER) or []),
+        mime_depth=depth[0],
+        auto_kind=auto_kind,
+        dsn=dsn_summary_of(msg) if auto_kind == "dsn" else ("", ""),
     )
 
 

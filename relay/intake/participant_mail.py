@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Callable
 
 from sqlmodel import Session
 
@@ -21,21 +22,14 @@ from relay.addresses import normalise
 from relay.intake.accept import Transaction
 from relay.intake.classify import Target
 from relay.intake.context import IntakeContext
-from relay.intake.parse import inspect
+from relay.intake.recipients import PairRecipient
+from relay.intake.sender import auth_refusal
 from relay.outbound.message_ids import new_message_id
 from relay.policy.engine import evaluate
 from relay.smtp import replies
 from relay.smtp.replies import Reply
 from relay.store import care, directory, messages
 from relay.store.tables import Pairing, Participant, Program
-
-
-@dataclass(frozen=True)
-class Resolved:
-    recipient: model.Participant
-    sender: model.Participant
-    pairing_id: int | None
-    ended: bool = False  # a former partner writing after the pairing closed
 
 
 @dataclass(frozen=True)
@@ -49,12 +43,17 @@ class Snapshot:
     sender_status: str
 
 
+# answer(session, recipient, now) queues the kind automatic answer to a former partner.
+AnswerEnded = Callable[[Session, PairRecipient, datetime], None]
+
+
 class ParticipantRoute:
-    def __init__(self, ctx: IntakeContext) -> None:
+    gathers: frozenset[str] = frozenset()
+
+    def __init__(self, ctx: IntakeContext, answer_ended: AnswerEnded | None = None) -> None:
         self.ctx = ctx
-        # Set by the care feature: answer(session, stored_message_id, resolved, now) queues the
-        # kind automatic answer to a former partner. Without it, closed pairings are refused.
-        self.answer_ended = None
+        # Without an answer for former partners, mail to a closed pairing is refused like any stranger's.
+        self.answer_ended = answer_ended
 
     async def check_rcpt(self, txn: Transaction, target: Target) -> Reply:
         ended_ok = self.answer_ended is not None
@@ -68,13 +67,14 @@ class ParticipantRoute:
         txn.recipients.append(outcome)
         return replies.RECIPIENT_OK
 
-    async def accept(self, txn: Transaction, raw: bytes) -> Reply:
+    async def accept(self, txn: Transaction, raw: bytes, inspection: model.Inspection) -> Reply:
         ctx = self.ctx
-        sender: model.Participant = txn.recipients[0].sender
-        inspection = await ctx.db.call(inspect, raw)
+        first = txn.recipients[0]
+        assert isinstance(first, PairRecipient)
+        sender = first.sender
         if normalise(inspection.from_address) != sender.email:
             return replies.FROM_MISMATCH
-        if txn.recipients[0].ended:
+        if first.ended:
             return await self._accept_ended(txn, raw, inspection)
         refusal, extra_findings, auth = await screen(ctx, txn, raw, inspection)
         if refusal is not None:
@@ -94,10 +94,11 @@ class ParticipantRoute:
         """Kept, not forwarded; the former partner gets a kind automatic answer (never to an automatic message)."""
         ctx = self.ctx
         auth = await ctx.sender_check.verify(raw, txn.mail_from, txn.peer, txn.helo)
-        if auth.verdict in ("fail", "temperror"):
-            return Reply(auth.smtp_code or 550, auth.enhanced or "5.7.26", auth.reason)
+        refusal = auth_refusal(auth, strict=False)
+        if refusal is not None:
+            return refusal
         now = ctx.clock.now()
-        first: Resolved = txn.recipients[0]
+        first = txn.recipients[0]
 
         def store(session: Session) -> int:
             message_id = messages.insert_message(
@@ -107,7 +108,7 @@ class ParticipantRoute:
                 subject=inspection.subject, body_text=body_text(inspection), raw=raw, status="stored", verdict="deliver",
             )
             if not inspection.auto_submitted:
-                self.answer_ended(session, message_id, first, now)
+                self.answer_ended(session, first, now)
             return message_id
 
         stored = await ctx.writer.submit(store)
@@ -125,9 +126,7 @@ async def screen(ctx: IntakeContext, txn: Transaction, raw: bytes, inspection: m
         findings += outcome or []
     auth = await ctx.sender_check.verify(raw, txn.mail_from, txn.peer, txn.helo)
     if auth.verdict == "temperror":
-        # RFC 7208 §8.6: a DNS failure while checking is temporary; the client retries.
-        reason = f"Could not check who sent this message; please try again later ({auth.reason})"
-        return Reply(auth.smtp_code or 451, auth.enhanced or "4.4.3", reason), [], auth
+        return auth_refusal(auth, strict=False), [], auth
     return None, findings, auth
 
 
@@ -137,7 +136,7 @@ async def judge(inspection, policy_ctx, policy, findings: list[model.Finding], a
     found = list((await asyncio.to_thread(evaluate, inspection, policy_ctx, policy)).findings) + findings
     if auth.verdict == "fail":
         if not getattr(policy, "hold_on_auth_failure", False):
-            return Reply(auth.smtp_code or 550, auth.enhanced or "5.7.26", auth.reason)
+            return auth_refusal(auth, strict=False)
         found.append(model.Finding("sender-authentication", model.Action.HOLD, auth.reason))
     return model.Verdict.combine(found)
 
@@ -153,7 +152,7 @@ async def store_and_answer(ctx: IntakeContext, store: "StoreMessage") -> Reply:
     return replies.held(reference) if verdict.action is model.Action.HOLD else replies.queued(reference)
 
 
-def _resolve(session: Session, mail_from: str, local: str, ended_ok: bool = False) -> Resolved | Reply:
+def _resolve(session: Session, mail_from: str, local: str, ended_ok: bool = False) -> PairRecipient | Reply:
     senders = directory.participants_by_email(session, mail_from)
     if not senders:
         return replies.NOT_ENROLLED
@@ -167,10 +166,10 @@ def _resolve(session: Session, mail_from: str, local: str, ended_ok: bool = Fals
     if pairing is None and ended_ok:
         ended = care.closed_pairing(session, sender.id, recipient.id)
         if ended is not None:
-            return Resolved(directory.to_value(recipient), directory.to_value(sender), ended.id, ended=True)
+            return PairRecipient(directory.to_value(recipient), directory.to_value(sender), ended.id, ended=True)
     if pairing is None:
         return replies.NOT_PAIRED
-    return Resolved(directory.to_value(recipient), directory.to_value(sender), pairing.id)
+    return PairRecipient(directory.to_value(recipient), directory.to_value(sender), pairing.id)
 
 
 def snapshot(session: Session, sender: model.Participant, pairing_id: int | None) -> Snapshot:

@@ -21,7 +21,8 @@ from relay import model
 from relay.intake.accept import Transaction
 from relay.intake.classify import Target
 from relay.intake.context import IntakeContext
-from relay.intake.parse import html_to_text, inspect
+from relay.intake.parse import html_to_text
+from relay.intake.recipients import AddressRecipient
 from relay.intake.throttle import WindowCounter
 from relay.notices import notify
 from relay.outbound.message_ids import new_message_id
@@ -35,6 +36,8 @@ EXCERPT_CHARS = 4000
 
 
 class PostmasterRoute:
+    gathers: frozenset[str] = frozenset()
+
     def __init__(self, ctx: IntakeContext, templates: Any, program: str = "default", notices_per_hour: int = 20) -> None:
         self.ctx = ctx
         self.templates = templates
@@ -42,12 +45,11 @@ class PostmasterRoute:
         self.paged = WindowCounter(notices_per_hour)
 
     async def check_rcpt(self, txn: Transaction, target: Target) -> Reply:
-        txn.recipients.append(target.address)
+        txn.recipients.append(AddressRecipient(target.address))
         return replies.RECIPIENT_OK
 
-    async def accept(self, txn: Transaction, raw: bytes) -> Reply:
+    async def accept(self, txn: Transaction, raw: bytes, inspection: model.Inspection) -> Reply:
         ctx = self.ctx
-        inspection = await ctx.db.call(inspect, raw)
         now = ctx.clock.now()
         notify = not self.paged.exceeded("postmaster", now)
         if notify:

@@ -10,6 +10,8 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
+from relay.smtp.replies import Reply
+
 
 @dataclass(frozen=True)
 class SenderVerdict:
@@ -43,3 +45,21 @@ class SenderCheck:
             trusted_peers=self.trusted_peers,
         )
         return SenderVerdict(result.verdict, result.reason, result.smtp_code, result.enhanced)
+
+
+def auth_refusal(auth: SenderVerdict, *, strict: bool) -> Reply | None:
+    """The reply to a sender whose check did not pass; the same on every kind of relay address.
+
+    A DNS failure while checking is temporary (RFC 7208 §8.6): the client
+    retries. ``strict`` (answers to the relay's own notices) refuses anything
+    short of a pass; otherwise only a failure is refused (the policy may hold
+    it instead, when the caller asks the policy first).
+    """
+    if auth.verdict == "temperror":
+        reason = f"Could not check who sent this message; please try again later ({auth.reason})"
+        return Reply(auth.smtp_code or 451, auth.enhanced or "4.4.3", reason)
+    if auth.verdict == "fail":
+        return Reply(auth.smtp_code or 550, auth.enhanced or "5.7.26", auth.reason or "Sender authentication failed")
+    if strict and auth.verdict != "pass":
+        return Reply(auth.smtp_code or 550, auth.enhanced or "5.7.1", auth.reason or "Could not verify who sent this message")
+    return None

@@ -16,13 +16,13 @@ from sqlmodel import Session, select
 from relay import model
 from relay.addresses import normalise
 from relay.intake.accept import Transaction
-from relay.intake.autoreply import classify_auto
 from relay.intake.classify import Target
 from relay.intake.commands import ServiceCommand, parse_service_request
 from relay.intake.context import IntakeContext
-from relay.intake.parse import inspect
+from relay.intake.recipients import AddressRecipient
+from relay.intake.sender import auth_refusal
 from relay.moderation.commands import new_text
-from relay.scheduler.reminders import zone
+from relay.timezones import zone
 from relay.smtp import replies
 from relay.smtp.replies import Reply
 from relay.store import care, directory, jobs, messages
@@ -32,6 +32,8 @@ INDEFINITE = datetime(2999, 12, 31, tzinfo=timezone.utc)  # "away" with no date:
 
 
 class ServiceRoute:
+    gathers: frozenset[str] = frozenset()
+
     def __init__(self, ctx: IntakeContext, mail) -> None:
         self.ctx, self.mail = ctx, mail
 
@@ -39,21 +41,19 @@ class ServiceRoute:
         senders = await self.ctx.db.run(lambda s: directory.participants_by_email(s, txn.mail_from))
         if not [p for p in senders if p.status != "left"]:
             return replies.SERVICE_NOT_ENROLLED
-        txn.recipients.append(target.address)
+        txn.recipients.append(AddressRecipient(target.address))
         return replies.RECIPIENT_OK
 
-    async def accept(self, txn: Transaction, raw: bytes) -> Reply:
+    async def accept(self, txn: Transaction, raw: bytes, seen: model.Inspection) -> Reply:
         ctx = self.ctx
-        seen = await ctx.db.call(inspect, raw)
         if normalise(seen.from_address) != normalise(txn.mail_from):
             return replies.FROM_MISMATCH
         auth = await ctx.sender_check.verify(raw, txn.mail_from, txn.peer, txn.helo)
-        if auth.verdict == "temperror":
-            return Reply(auth.smtp_code or 451, auth.enhanced or "4.4.3", f"Could not check who sent this message; please try again later ({auth.reason})")
-        if auth.verdict == "fail":
-            return Reply(auth.smtp_code or 550, auth.enhanced or "5.7.26", auth.reason)
-        automatic = bool(seen.auto_submitted) or bool(await ctx.db.call(classify_auto, raw))
-        text = "" if automatic else await ctx.db.call(new_text, raw)
+        refusal = auth_refusal(auth, strict=False)
+        if refusal is not None:
+            return refusal
+        automatic = bool(seen.auto_submitted) or bool(seen.auto_kind)
+        text = "" if automatic else new_text(seen)
         now = ctx.clock.now()
 
         def store(session: Session) -> int:

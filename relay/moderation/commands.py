@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 from mailparser_reply import EmailReplyParser
 
-from relay.intake.parse import html_to_text, inspect
+from relay.intake.parse import html_to_text
+from relay.model import Inspection
 
 VERBS = frozenset({"approve", "reject", "hold", "suspend", "note", "help"})
 
@@ -41,9 +42,8 @@ class ModerationCommand:
     argument: str = ""
 
 
-def _body_text(raw: bytes) -> str:
+def _body_text(found: Inspection) -> str:
     """The first text/plain part with words in it, else the first HTML part as text."""
-    found = inspect(raw)
     for text in found.texts:
         if text.strip():
             return text
@@ -88,9 +88,9 @@ def _bounded(text: str) -> str:
     return "\n".join(lines)
 
 
-def new_text(raw: bytes) -> str:
+def new_text(found: Inspection) -> str:
     """What the person wrote in this reply, without quoted text or signature."""
-    text = _bounded(_ODD_SPACES.sub(" ", _body_text(raw).replace("\r\n", "\n")))
+    text = _bounded(_ODD_SPACES.sub(" ", _body_text(found).replace("\r\n", "\n")))
     if not text.strip():
         return ""
     message = EmailReplyParser(languages=list(REPLY_LANGUAGES)).read(text)
@@ -116,6 +116,6 @@ def parse_command_text(text: str) -> ModerationCommand:
     return ModerationCommand(verb, argument)
 
 
-def parse_moderation_reply(raw: bytes) -> ModerationCommand:
+def parse_moderation_reply(found: Inspection) -> ModerationCommand:
     """The command in a moderator's reply; ``unknown`` (with the line read) when there is none."""
-    return parse_command_text(new_text(raw))
+    return parse_command_text(new_text(found))

@@ -1,40 +1,27 @@
-"""Moderation tokens and VERP bounce addresses: unguessable, lowercase, checkable.
+"""Moderation tokens: unguessable, lowercase, checkable.
 
-A moderation notice is answered by replying to ``mod-<token>@domain``; a
-bounce comes back to ``b-<delivery>-<day>-<mac>@domain``. Both carry an HMAC
-under the relay's secret, so a forged or mistyped address is refused before
-the store is asked anything, and the store keeps only a hash of each token.
+A moderation notice is answered by replying to ``mod-<token>@domain``. The
+token carries an HMAC under the relay's secret, so a forged or mistyped
+address is refused before the store is asked anything, and the store keeps
+only a hash of each token. (Bounce addresses live in ``relay.addresses``.)
 Randomness and the current day come from the caller: nothing here reads the
 clock or the system's random source.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import re
 
+from relay.macs import mac_b32 as _mac_b32
+
 MODERATION_PREFIX = "mod-"
-BOUNCE_PREFIX = "b-"
 
 _BODY_LEN = 24  # base32 characters: 120 bits derived from the random part
 _CHECK_LEN = 8  # base32 characters: 40 bits of MAC, enough to drop typos and forgeries
-_BOUNCE_MAC_LEN = 10  # base32 characters: 50 bits
 
 _TOKEN_RE = re.compile(rf"[a-z2-7]{{{_BODY_LEN + _CHECK_LEN}}}")
-_BOUNCE_RE = re.compile(
-    rf"{BOUNCE_PREFIX}([1-9][0-9]{{0,17}})-(0|[1-9][0-9]{{0,6}})-([a-z2-7]{{{_BOUNCE_MAC_LEN}}})"
-)
-
-
-def _mac_b32(secret: bytes, label: str, message: str, length: int) -> str:
-    """A lowercase base32 HMAC-SHA256, cut to ``length`` characters.
-
-    The label keeps the token, check and bounce MACs apart even under one secret.
-    """
-    digest = hmac.new(secret, f"{label}\x00{message}".encode(), hashlib.sha256).digest()
-    return base64.b32encode(digest).decode("ascii").lower()[:length]
 
 
 def make_token(secret: bytes, random_part: str) -> str:
@@ -80,36 +67,3 @@ def parse_moderation_local_part(local: str) -> str | None:
         return None
     token = local[len(MODERATION_PREFIX) :]
     return token if _TOKEN_RE.fullmatch(token) else None
-
-
-def make_bounce_local_part(secret: bytes, delivery_id: int, issued_day: int) -> str:
-    """``b-<delivery>-<day>-<mac>``: the envelope sender of one outbound delivery.
-
-    ``issued_day`` is days since the epoch, so the address expires and an old
-    leaked one cannot be replayed forever.
-    """
-    if delivery_id <= 0 or issued_day < 0:
-        raise ValueError("delivery_id must be positive and issued_day not negative")
-    mac = _mac_b32(secret, "bounce", f"{delivery_id}-{issued_day}", _BOUNCE_MAC_LEN)
-    return f"{BOUNCE_PREFIX}{delivery_id}-{issued_day}-{mac}"
-
-
-def parse_bounce_local_part(
-    secret: bytes, local: str, today: int, max_age_days: int = 30
-) -> int | None:
-    """The delivery id, or None when the address is forged, malformed or expired.
-
-    A day in the future is refused too, beyond one day of clock skew.
-    """
-    if not isinstance(local, str):
-        return None
-    match = _BOUNCE_RE.fullmatch(local.strip().lower())
-    if not match:
-        return None
-    delivery_id, day, mac = int(match[1]), int(match[2]), match[3]
-    expected = _mac_b32(secret, "bounce", f"{delivery_id}-{day}", _BOUNCE_MAC_LEN)
-    if not hmac.compare_digest(mac, expected):
-        return None
-    if not (today - max_age_days <= day <= today + 1):
-        return None
-    return delivery_id

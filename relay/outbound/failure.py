@@ -57,13 +57,13 @@ def plan_failure_notice(
 class FailureNotices:
     """The worker's ``on_final`` hook: a copy failed for good, so tell its sender."""
 
-    def __init__(self, relay: Any) -> None:
-        self.relay = relay
+    def __init__(self, templates: Any, domain: str, token: Callable[[], str],
+                 lifetime: timedelta = timedelta(days=2)) -> None:
+        self.templates, self.domain, self.token, self.lifetime = templates, domain, token, lifetime
 
     def __call__(self, session: Any, delivery_id: int, outcome: Outcome, now: datetime) -> bool:
-        relay, ctx = self.relay, self.relay.intake_ctx
         queued = plan_failure_notice(
-            session, relay.templates, delivery_id, domain=ctx.domain, now=now, token=ctx.token,
-            lifetime=ctx.notice_lifetime,
+            session, self.templates, delivery_id, domain=self.domain, now=now, token=self.token,
+            lifetime=self.lifetime,
         )
         return queued is not None

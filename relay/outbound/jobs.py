@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Callable
 from urllib.parse import quote
 
 from sqlmodel import Session
@@ -50,18 +51,20 @@ def job_of(delivery: Delivery, **more) -> OutboundJob:
     )
 
 
-def load_job(session: Session, delivery_id: int, domain: str) -> OutboundJob | None:
+def load_job(session: Session, delivery_id: int, domain: str, strip_images: Callable[[str], bool] = lambda program: False) -> OutboundJob | None:
+    """``strip_images(program name)``: whether the policy strips remote images from that program's copies."""
     delivery = session.get(Delivery, delivery_id)
     if delivery is None:
         return None
     if delivery.content is not None or delivery.message_id is None:
         return job_of(delivery)
     message = session.get(Message, delivery.message_id)
-    mask = mask_context(session, message, delivery, domain)
+    mask = mask_context(session, message, delivery, domain, strip_images)
     return job_of(delivery, raw=message.raw, mask=mask, sender_id=message.sender_id)
 
 
-def mask_context(session: Session, message: Message, delivery: Delivery, domain: str) -> model.MaskContext:
+def mask_context(session: Session, message: Message, delivery: Delivery, domain: str,
+                 strip_images: Callable[[str], bool] = lambda program: False) -> model.MaskContext:
     sender = session.get(Participant, message.sender_id)
     recipient = session.get(Participant, delivery.recipient_id)
     program = session.get(Program, message.program_id)
@@ -95,7 +98,7 @@ def mask_context(session: Session, message: Message, delivery: Delivery, domain:
         name_map=name_map,
         reply_to=reply_to,
         extra_headers=tuple(extra),
-        strip_remote_images=_strip_images(program),
+        strip_remote_images=strip_images(program.name),
     )
 
 
@@ -109,11 +112,3 @@ def circle_headers(circle: Circle, domain: str) -> list[tuple[str, str]]:
         ("List-Unsubscribe", f"<mailto:relay@{domain}?subject={quote('leave ' + circle.name)}>"),
     ]
 
-
-def _strip_images(program: Program) -> bool:
-    import json
-
-    try:
-        return bool(json.loads(program.settings or "{}").get("strip_remote_images", False))
-    except ValueError:
-        return False

@@ -18,10 +18,10 @@ import random
 import socket
 import time
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from relay.clock import Clock
-from relay.moderation.tokens import make_bounce_local_part
+from relay.addresses import make_bounce_local_part
 from relay.outbound.backoff import next_attempt
 from relay.outbound.jobs import OutboundJob, job_of, load_job
 from relay.outbound.rewrite import build_masked_copy
@@ -52,6 +52,8 @@ class OutboundWorker:
         poll_seconds: float = 1.0,
         lease: timedelta = timedelta(minutes=10),
         jitter: Callable[[], float] = random.random,
+        policies: Any = None,
+        on_final: Sequence[FinalHook] = (),
     ) -> None:
         self.db, self.transport, self.clock = db, transport, clock
         self.domain, self.secret, self.signer = domain, secret, signer
@@ -59,7 +61,8 @@ class OutboundWorker:
         self.concurrency = concurrency
         self.batch, self.poll_seconds, self.lease = batch, poll_seconds, lease
         self.jitter = jitter
-        self.on_final: list[FinalHook] = []  # called after a delivery fails for good
+        self.policies = policies  # relay.policy.loader.PolicySet: how each program's copies are built
+        self.on_final = tuple(on_final)  # called after a delivery fails for good
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._stopping = False
@@ -149,7 +152,7 @@ class OutboundWorker:
                     log.exception("could not record the failure of delivery %s", delivery_id)
 
     async def _deliver(self, delivery_id: int) -> None:
-        job = await self.db.read(lambda s: load_job(s, delivery_id, self.domain))
+        job = await self.db.read(lambda s: load_job(s, delivery_id, self.domain, self._strip_images))
         if job is None:
             return
         data = job.content if job.content is not None else await asyncio.to_thread(build_masked_copy, job.raw, job.mask)
@@ -158,6 +161,9 @@ class OutboundWorker:
         started = time.monotonic()
         sent = await self.transport.send(self.envelope_sender(job), job.rcpt, data)
         await self._record(delivery_id, job, sent, int((time.monotonic() - started) * 1000))
+
+    def _strip_images(self, program: str) -> bool:
+        return bool(self.policies and self.policies.for_program(program).strip_remote_images)
 
     def envelope_sender(self, job: OutboundJob) -> str:
         if job.null_sender:

@@ -15,7 +15,7 @@ from relay.intake.parse import html_to_text, inspect
 from relay.model import MaskContext
 from relay.outbound.rewrite import build_masked_copy
 from relay.outbound.scrub import scrub_text
-from relay.scheduler.reminders import zone
+from relay.timezones import zone
 
 NOTICE_DAYS = (14, 3)
 CLOSING_HOUR = 9

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from statistics import median
 
-from relay.scheduler.reminders import zone
+from relay.timezones import zone
 
 DIGEST_HOUR = 8
 

@@ -14,7 +14,8 @@ import asyncio
 import logging
 import secrets
 from datetime import datetime, timedelta
-from typing import Callable
+from dataclasses import dataclass
+from typing import Callable, Sequence
 
 from sqlmodel import Session
 
@@ -31,23 +32,27 @@ Handler = Callable[[Session, Job, datetime], None]
 LEASE_NAME = "scheduler"
 
 
+@dataclass(frozen=True)
+class JobKind:
+    """One kind of scheduled job: who plans it (None: planned elsewhere) and who runs it."""
+
+    kind: str
+    planner: Planner | None
+    handler: Handler
+
+
 class Scheduler:
-    def __init__(self, db: Database, clock: Clock, name: str) -> None:
+    def __init__(self, db: Database, clock: Clock, name: str, kinds: Sequence[JobKind] = (),
+                 after_tick: Callable[[], None] = lambda: None) -> None:
         self.db = db
         self.clock = clock
         # Distinct per instance even when two share a host name: claims are by holder.
         self.name = f"{name}-{secrets.token_hex(4)}"[:64]
-        self.planners: list[Planner] = []
-        self.handlers: dict[str, Handler] = {}
-        self.after_tick: list[Callable[[], None]] = []  # e.g. wake the outbound worker
+        self.planners: tuple[Planner, ...] = tuple(dict.fromkeys(k.planner for k in kinds if k.planner is not None))
+        self.handlers: dict[str, Handler] = {k.kind: k.handler for k in kinds}
+        self.after_tick = after_tick  # e.g. wake the outbound worker
         self.batch = 100
         self.lease = timedelta(minutes=10)
-
-    def add_planner(self, planner: Planner) -> None:
-        self.planners.append(planner)
-
-    def add_handler(self, kind: str, handler: Handler) -> None:
-        self.handlers[kind] = handler
 
     async def tick(self, at: datetime | None = None) -> int:
         """Plan, then run every job due as of ``at`` (default now) exactly once; returns jobs run."""
@@ -65,8 +70,7 @@ class Scheduler:
             if len(claimed) < self.batch:
                 break
         if ran:
-            for hook in self.after_tick:
-                hook()
+            self.after_tick()
         return ran
 
     async def _run_one(self, job_id: int, now: datetime) -> int:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from relay.timezones import zone
 
 ESCALATION = 3
 
@@ -46,18 +47,6 @@ class Rules:
 class Step:
     level: int
     due_at: datetime
-
-
-def zone(*names: str) -> ZoneInfo | timezone:
-    """The first name that is a known IANA zone (a participant's, then the program's); UTC when none is."""
-    for name in names:
-        if not name:
-            continue
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            continue
-    return timezone.utc
 
 
 def is_quiet(at: datetime, tz: str, quiet_start: int, quiet_end: int) -> bool:

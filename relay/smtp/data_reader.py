@@ -11,7 +11,7 @@ memory stays bounded and the session stays in step.
 
 from __future__ import annotations
 
-from relay.intake.throttle import DataLimits
+from relay.smtp.limits import DataLimits
 from relay.smtp import replies
 from relay.smtp.replies import Reply
 

@@ -19,7 +19,7 @@ import logging
 
 from aiosmtpd.smtp import MISSING, SMTP
 
-from relay.intake.throttle import Door
+from relay.smtp.limits import Door
 from relay.smtp import replies
 from relay.smtp.data_reader import DataReader
 

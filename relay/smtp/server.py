@@ -7,7 +7,7 @@ import socket
 import ssl
 from pathlib import Path
 
-from relay.intake.throttle import Door
+from relay.smtp.limits import Door
 from relay.smtp.handler import RelayHandler
 from relay.smtp.protocol import RelaySMTP
 

@@ -7,7 +7,7 @@ from email.message import EmailMessage
 import pytest
 from sqlmodel import select
 
-from relay.moderation.tokens import make_bounce_local_part
+from relay.addresses import make_bounce_local_part
 from relay.store.tables import Delivery, InboundEvent, Message
 from relay.smtp import replies
 

@@ -6,7 +6,9 @@ import os
 import sqlite3
 
 import pytest
-from sqlalchemy import event
+from datetime import timedelta
+
+from sqlalchemy import event, text
 from sqlmodel import select
 
 from relay import service
@@ -99,14 +101,17 @@ async def test_a_read_only_data_directory_answers_451_and_keeps_nothing(world):
 
 async def test_an_exception_inside_the_store_transaction_rolls_everything_back(world):
     mentor = pair(world)
-
-    def broken_hook(session, stored):
-        raise RuntimeError("a planning step failed after the message rows were written")
-
-    world.relay.intake_ctx.after_store.append(broken_hook)
-    assert_451(await world.send(MENTEE, mentor, "half?", "never half-stored", X_Test="1"))
-    assert counts(world) == (0, 0, 0)
-    world.relay.intake_ctx.after_store.remove(broken_hook)
+    # The mentor is away, so the away-note step runs inside the accepting transaction, after
+    # the message rows are written; with its job table gone, that step fails for real.
+    away = world.clock.now() + timedelta(days=3)
+    world.relay.db.run_sync(lambda s: s.execute(
+        text("UPDATE participant SET away_until = :until WHERE email = :email"), {"until": away, "email": MENTOR}))
+    world.relay.db.run_sync(lambda s: s.execute(text("ALTER TABLE job RENAME TO job_aside")))
+    try:
+        assert_451(await world.send(MENTEE, mentor, "half?", "never half-stored", X_Test="1"))
+        assert counts(world) == (0, 0, 0)
+    finally:
+        world.relay.db.run_sync(lambda s: s.execute(text("ALTER TABLE job_aside RENAME TO job")))
     assert (await world.send(MENTEE, mentor, "whole", "stored")).code == 250
     await world.flush()
-    assert len(world.sink.received) == 1
+    assert [r.message["Subject"] for r in world.sink.received if r.message["Subject"] == "whole"] == ["whole"]

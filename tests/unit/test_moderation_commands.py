@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from relay.intake.parse import inspect
 from relay.moderation.commands import (
     VERBS,
     ModerationCommand,
@@ -47,7 +48,7 @@ FIXTURE_COMMANDS = [
 @pytest.mark.parametrize("fixture,verb,argument", FIXTURE_COMMANDS)
 def test_reply_fixtures(fixture: str, verb: str, argument: str) -> None:
     raw = (REPLIES / fixture).read_bytes()
-    assert parse_moderation_reply(raw) == ModerationCommand(verb, argument)
+    assert parse_moderation_reply(inspect(raw)) == ModerationCommand(verb, argument)
 
 
 def test_every_fixture_is_in_the_table() -> None:
@@ -58,7 +59,7 @@ def test_every_fixture_is_in_the_table() -> None:
 @pytest.mark.parametrize("fixture", sorted(path.name for path in REPLIES.glob("*.eml")))
 def test_new_text_never_carries_the_notice(fixture: str) -> None:
     """The quoted notice (with its token address and instructions) is always cut."""
-    text = new_text((REPLIES / fixture).read_bytes())
+    text = new_text(inspect((REPLIES / fixture).read_bytes()))
     assert text
     assert "mod-sunpcvtud3nbeduj6arnoa2fgnf5yqyb" not in text
     assert "held for review" not in text and "wartet" not in text and "retenido" not in text
@@ -67,7 +68,7 @@ def test_new_text_never_carries_the_notice(fixture: str) -> None:
 
 
 def test_signature_after_dashes_is_cut() -> None:
-    text = new_text((REPLIES / "signature_dashes.eml").read_bytes())
+    text = new_text(inspect((REPLIES / "signature_dashes.eml").read_bytes()))
     assert text == "approve: the address is the public library"
 
 
@@ -108,7 +109,7 @@ def test_parse_command_text(text: str, expected: ModerationCommand) -> None:
     [b"", b"Subject: nothing\r\n\r\n", b"Content-Type: text/html\r\n\r\n<p></p>", b"\xff\xfe\x00garbage"],
 )
 def test_empty_or_broken_replies_are_unknown(raw: bytes) -> None:
-    assert parse_moderation_reply(raw).verb == "unknown"
+    assert parse_moderation_reply(inspect(raw)).verb == "unknown"
 
 
 @settings(max_examples=200, deadline=None)
@@ -118,7 +119,7 @@ def test_mangled_replies_never_raise(path: Path, data: st.DataObject) -> None:
     for _ in range(data.draw(st.integers(1, 6))):
         index = data.draw(st.integers(0, len(raw) - 1))
         raw[index : index + data.draw(st.integers(0, 8))] = data.draw(st.binary(max_size=8))
-    assert parse_moderation_reply(bytes(raw)).verb in {*VERBS, "unknown"}
+    assert parse_moderation_reply(inspect(bytes(raw))).verb in {*VERBS, "unknown"}
 
 
 def test_long_note_survives_line_wrapping() -> None:
@@ -127,6 +128,6 @@ def test_long_note_survives_line_wrapping() -> None:
         "From: jane@example.org\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
         f"note {words}\r\n\r\nOn Mon, Dec 1, 2026 at 10:00 AM Relay wrote:\r\n> held\r\n"
     ).encode()
-    command = parse_moderation_reply(raw)
+    command = parse_moderation_reply(inspect(raw))
     assert command.verb == "note"
     assert command.argument.split() == words.split()

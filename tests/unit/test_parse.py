@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from relay.intake.parse import header_problems, html_to_text, inspect
+from relay.intake.parse import html_to_text, inspect
 from relay.model import Attachment
 
 
@@ -242,7 +242,7 @@ def test_inspect_never_raises(raw: bytes) -> None:
     ],
 )  # fmt: skip
 def test_header_problems(headers: str, expected: tuple[str, ...]) -> None:
-    assert header_problems(msg(headers)) == expected
+    assert inspect(msg(headers)).header_problems == expected
 
 
 @pytest.mark.parametrize(
@@ -274,4 +274,4 @@ def test_inspect_and_header_problems_never_raise_on_mangled_mail(data: st.DataOb
         raw[index : index + data.draw(st.integers(0, 4))] = data.draw(st.binary(max_size=6))
     result = inspect(bytes(raw))
     assert result.size == len(raw)
-    assert isinstance(header_problems(bytes(raw)), tuple)
+    assert isinstance(inspect(bytes(raw)).header_problems, tuple)

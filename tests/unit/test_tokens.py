@@ -6,12 +6,11 @@ import re
 
 import pytest
 
+from relay.addresses import make_bounce_local_part, parse_bounce_local_part
 from relay.moderation.tokens import (
     check_token,
-    make_bounce_local_part,
     make_token,
     moderation_local_part,
-    parse_bounce_local_part,
     parse_moderation_local_part,
     token_hash,
 )

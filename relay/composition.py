@@ -1,0 +1,188 @@
+"""Composes the relay: every part built once, and the tables that say what runs where.
+
+This is the one place that decides which route answers which kind of relay
+address, what runs inside the accepting transaction after a message's rows
+are written, what the door checks before the policy, what happens when a
+copy fails for good, and which scheduled jobs exist. Each is a literal
+table below; nothing is loaded by name and nothing is patched in later.
+``relay.service`` runs what is built here (SMTP, workers, scheduler).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import secrets
+import socket
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from relay.care import closure as closure_jobs
+from relay.care import digests as digest_jobs
+from relay.care import reminders as reminder_jobs
+from relay.care.mailer import Mailer
+from relay.circles import care as circle_care
+from relay.circles import digests as circle_digests
+from relay.clock import Clock, SystemClock
+from relay.config import Settings
+from relay.intake.bounce_mail import BounceRoute
+from relay.intake.circle_mail import CircleRoute
+from relay.intake.context import IntakeContext
+from relay.intake.hardening import DepthCheck, HeaderCheck, RateCheck
+from relay.intake.moderation_mail import ModerationRoute
+from relay.intake.participant_mail import ParticipantRoute
+from relay.intake.postmaster_mail import PostmasterRoute
+from relay.intake.sender import SenderCheck
+from relay.intake.service_mail import ServiceRoute, away_note_hook
+from relay.keys import ensure_dkim_key, ensure_secret
+from relay.moderation.notice import NoticePlanner
+from relay.notices import environment
+from relay.outbound.dkim import Signer
+from relay.outbound.failure import FailureNotices
+from relay.outbound.message_ids import new_message_id
+from relay.outbound.transports import MaildirTransport, SmarthostTransport, Transport
+from relay.outbound.worker import OutboundWorker
+from relay.policy.loader import PolicySet, load_policy
+from relay.scheduler.loop import JobKind, Scheduler
+from relay.store import schema
+from relay.store.db import Database
+from relay.store.writer import BatchWriter
+
+DEFAULT_POLICY = Path(__file__).resolve().parents[1] / "config" / "policy.toml"
+
+
+@dataclass
+class Relay:
+    """Everything ``relayctl serve`` runs, built and wired; nothing listens until ``service.start``."""
+
+    settings: Settings
+    clock: Clock
+    db: Database
+    writer: BatchWriter
+    secret: bytes
+    intake_ctx: IntakeContext
+    routes: dict[str, Any]
+    worker: OutboundWorker
+    scheduler: Scheduler
+    templates: Any
+    policies: PolicySet
+    # Set by ``relay.service.start`` while the relay runs:
+    server: asyncio.AbstractServer | None = None
+    handler: Any = None  # relay.smtp.handler.RelayHandler
+    cpu: concurrent.futures.Executor | None = None  # parsing and other CPU work, never the database's threads
+    tasks: list[asyncio.Task] = field(default_factory=list)
+
+    @property
+    def port(self) -> int:
+        return self.server.sockets[0].getsockname()[1] if self.server else 0
+
+
+def prepare(settings: Settings) -> tuple[Database, bytes, bytes]:
+    """What ``relayctl init`` does, idempotently: data dir, schema, HMAC secret, DKIM key."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database.from_url(settings.database_url)
+    schema.upgrade(db.engine)
+    secret, _ = ensure_secret(settings.secret_path)
+    key, _ = ensure_dkim_key(settings.dkim_key)
+    return db, secret, key
+
+
+def policy_path(settings: Settings) -> Path | None:
+    if settings.policy is not None:
+        return settings.policy
+    return DEFAULT_POLICY if DEFAULT_POLICY.exists() else None
+
+
+def default_transport(settings: Settings) -> Transport:
+    address = settings.smarthost_address
+    if address is None:
+        return MaildirTransport(settings.maildir)
+    return SmarthostTransport(
+        address[0],
+        address[1],
+        tls=settings.smarthost_tls,
+        username=settings.smarthost_user,
+        password=settings.smarthost_password,
+        local_hostname=settings.domain,
+    )
+
+
+def scheduled_jobs(mail: Mailer, templates: Any, domain: str) -> tuple[JobKind, ...]:
+    """Every kind of scheduled job: (kind, planner or None, handler).
+
+    A planner writes due ``Job`` rows; a kind without one is planned by
+    another kind's planner (closure notices and closures together) or by an
+    after-store step (circle question reminders).
+    """
+    return (
+        JobKind("reminder", reminder_jobs.plan_reminders, partial(reminder_jobs.run_reminder, mail)),
+        JobKind("closure-notice", closure_jobs.plan_closures, partial(closure_jobs.run_closure_notice, mail)),
+        JobKind("closure", None, partial(closure_jobs.run_closure, mail)),
+        JobKind("digest", digest_jobs.plan_digests, partial(digest_jobs.run_digest, mail)),
+        JobKind(circle_digests.JOB_KIND, circle_digests.plan_digests, circle_digests.DigestHandler(templates, domain)),
+        JobKind(circle_care.JOB_KIND, None, circle_care.ReminderHandler(templates, domain)),
+    )
+
+
+def build_scheduler(db: Database, clock: Clock, templates: Any, domain: str, wake=lambda: None) -> Scheduler:
+    """The scheduler alone: all ``relayctl scheduler tick`` needs besides the store."""
+    mail = Mailer(templates, domain)
+    return Scheduler(db, clock, socket.gethostname() or "relay", scheduled_jobs(mail, templates, domain), after_tick=wake)
+
+
+def build(settings: Settings, clock: Clock | None = None, transport: Transport | None = None, dns: Any = None) -> Relay:
+    """Build every part; nothing listens or runs until ``service.start``."""
+    clock = clock or SystemClock()
+    db, secret, key = prepare(settings)
+    domain = settings.domain
+    writer = BatchWriter(db)
+    policies = load_policy(policy_path(settings))
+    templates = environment()
+    mail = Mailer(templates, domain)
+    if dns is None and settings.sender_auth == "dmarc":
+        from relay.auth.dns import SystemDns
+
+        dns = SystemDns()
+    token = lambda: secrets.token_hex(12)  # noqa: E731 - the random part of new Message-IDs
+    notices_for_moderators = NoticePlanner(
+        env=templates, domain=domain, secret=secret, policies=policies,
+        random_part=lambda: secrets.token_urlsafe(24), new_message_id=lambda: new_message_id(domain, token()),
+    )
+    worker = OutboundWorker(
+        db, transport or default_transport(settings), clock, domain, secret,
+        signer=Signer(key, settings.dkim_selector, domain), concurrency=settings.workers, policies=policies,
+        # When a forwarded copy fails for good, its sender is told privately.
+        on_final=(FailureNotices(templates, domain, token),),
+    )
+    ctx = IntakeContext(
+        db=db, writer=writer, clock=clock, domain=domain, policies=policies,
+        sender_check=SenderCheck(settings.sender_auth, dns, settings.authserv_id, settings.trusted_peers),
+        secret=secret, wake_outbound=worker.wake, token=token,
+        # Checks at DATA before the policy, for participant and circle mail, in this order.
+        data_checks=(
+            HeaderCheck(),
+            DepthCheck(settings.max_mime_depth),
+            RateCheck(settings.messages_per_hour, clock.now),
+        ),
+        # Steps inside the accepting transaction, after the message's rows are written, in this order.
+        after_store=(
+            notices_for_moderators,  # flagged or held: every moderator is told, the writer too
+            away_note_hook(mail),  # the mentor is away: the mentee gets a kind note, once
+            circle_care.watch_questions,  # a circle question: plan its "still unanswered" reminder
+        ),
+    )
+    routes = {
+        "participant": ParticipantRoute(ctx, answer_ended=partial(closure_jobs.answer_ended, mail)),
+        "circle": CircleRoute(ctx),
+        "moderation": ModerationRoute(ctx, notices_for_moderators),
+        "bounce": BounceRoute(ctx, templates),
+        "service": ServiceRoute(ctx, mail),
+        "postmaster": PostmasterRoute(ctx, templates, settings.program),
+    }
+    return Relay(
+        settings=settings, clock=clock, db=db, writer=writer, secret=secret, intake_ctx=ctx, routes=routes,
+        worker=worker, scheduler=build_scheduler(db, clock, templates, domain, wake=worker.wake),
+        templates=templates, policies=policies,
+    )
