@@ -68,10 +68,10 @@ class Relay:
     scheduler: Scheduler
     templates: Any
     policies: PolicySet
+    cpu: concurrent.futures.Executor  # parsing and the policy: never the database's threads
     # Set by ``relay.service.start`` while the relay runs:
     server: asyncio.AbstractServer | None = None
     handler: Any = None  # relay.smtp.handler.RelayHandler
-    cpu: concurrent.futures.Executor | None = None  # parsing and other CPU work, never the database's threads
     tasks: list[asyncio.Task] = field(default_factory=list)
 
     @property
@@ -146,6 +146,7 @@ def build(settings: Settings, clock: Clock | None = None, transport: Transport |
 
         dns = SystemDns()
     token = lambda: secrets.token_hex(12)  # noqa: E731 - the random part of new Message-IDs
+    cpu = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="cpu")
     notices_for_moderators = NoticePlanner(
         env=templates, domain=domain, secret=secret, policies=policies,
         random_part=lambda: secrets.token_urlsafe(24), new_message_id=lambda: new_message_id(domain, token()),
@@ -159,7 +160,7 @@ def build(settings: Settings, clock: Clock | None = None, transport: Transport |
     ctx = IntakeContext(
         db=db, writer=writer, clock=clock, domain=domain, policies=policies,
         sender_check=SenderCheck(settings.sender_auth, dns, settings.authserv_id, settings.trusted_peers),
-        secret=secret, wake_outbound=worker.wake, token=token,
+        secret=secret, wake_outbound=worker.wake, token=token, cpu=cpu,
         # Checks at DATA before the policy, for participant and circle mail, in this order.
         data_checks=(
             HeaderCheck(),
@@ -184,5 +185,5 @@ def build(settings: Settings, clock: Clock | None = None, transport: Transport |
     return Relay(
         settings=settings, clock=clock, db=db, writer=writer, secret=secret, intake_ctx=ctx, routes=routes,
         worker=worker, scheduler=build_scheduler(db, clock, templates, domain, wake=worker.wake),
-        templates=templates, policies=policies,
+        templates=templates, policies=policies, cpu=cpu,
     )

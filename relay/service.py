@@ -8,7 +8,6 @@ one listening socket.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import logging
 import os
 import signal
@@ -20,7 +19,7 @@ from relay.intake.accept import Intake
 from relay.smtp import server as smtp_server
 from relay.smtp.handler import RelayHandler
 from relay.smtp.limits import Door
-from relay.store import directory
+from relay.store import lookups
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +30,8 @@ async def start(relay: Relay, listen: bool = True, work: bool = True, sock=None)
     db = relay.db
 
     async def alias_kind(local: str) -> str:
-        return await db.read(lambda s: directory.alias_kind(s, local))
+        return await db.read(lambda s: lookups.alias_kind(s.connection(), local))
 
-    relay.cpu = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="cpu")
     intake = Intake(
         settings.domain,
         relay.routes,
@@ -68,8 +66,7 @@ async def stop(relay: Relay) -> None:
         task.cancel()
     await asyncio.gather(*relay.tasks, return_exceptions=True)
     await relay.worker.transport.close()
-    if relay.cpu is not None:
-        relay.cpu.shutdown(wait=False)
+    relay.cpu.shutdown(wait=False)
     await asyncio.to_thread(relay.writer.close)
     relay.db.close()
 

@@ -81,7 +81,7 @@ class CircleRoute:
         if refusal is not None:
             return refusal
         recipients = tuple(c.recipient for c in txn.recipients)
-        snap, count = await ctx.db.read(lambda s: (snapshot(s, sender, None), circles.count_messages(s, circle.id)))
+        snap, count = await ctx.db.read(lambda s: (snapshot(s.connection(), sender, None), circles.count_messages(s, circle.id)))
         policy = ctx.policies.for_program(snap.program_name)
         policy_ctx = policy_context(snap, sender, recipients, ctx.domain)
         # A circle's first messages count like a new pairing's; its own address is known, not contact data.
@@ -90,7 +90,7 @@ class CircleRoute:
             pairing_message_count=count,
             known_addresses=policy_ctx.known_addresses | {f"{circle.alias}@{ctx.domain}"},
         )
-        verdict = await judge(inspection, policy_ctx, policy, status_findings(snap) + extra_findings, auth)
+        verdict = await judge(ctx, inspection, policy_ctx, policy, status_findings(snap) + extra_findings, auth)
         if isinstance(verdict, Reply):
             return verdict
         copies = [(c, new_message_id(ctx.domain, ctx.token())) for c in txn.recipients if c.mode == "each"]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Awaitable, Callable
 
@@ -36,5 +37,7 @@ class IntakeContext:
     notice_lifetime: timedelta = timedelta(days=2)
     after_store: tuple[AfterStore, ...] = ()
     data_checks: tuple[DataCheck, ...] = ()
+    # Parsing and the policy are CPU work: their own threads, never the database's.
+    cpu: concurrent.futures.Executor | None = None
     token: Callable[[], str] = lambda: secrets.token_hex(12)
     entropy: Callable[[], bytes] = lambda: secrets.token_bytes(16)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from relay import model
@@ -28,19 +29,11 @@ from relay.outbound.message_ids import new_message_id
 from relay.policy.engine import evaluate
 from relay.smtp import replies
 from relay.smtp.replies import Reply
-from relay.store import care, directory, messages
-from relay.store.tables import Pairing, Participant, Program
+from relay.store import lookups, messages
+from relay.store.tables import Participant
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """What the policy needs to know about the people and the program, read at DATA."""
-
-    program_name: str
-    region: str
-    pairing_count: int
-    pairing_on_hold: bool
-    sender_status: str
+Snapshot = lookups.DataFacts
 
 
 # answer(session, recipient, now) queues the kind automatic answer to a former partner.
@@ -57,7 +50,7 @@ class ParticipantRoute:
 
     async def check_rcpt(self, txn: Transaction, target: Target) -> Reply:
         ended_ok = self.answer_ended is not None
-        outcome = await self.ctx.db.read(lambda s: _resolve(s, txn.mail_from, target.local, ended_ok))
+        outcome = await self.ctx.db.read(lambda s: _resolve(s.connection(), txn.mail_from, target.local, ended_ok))
         if isinstance(outcome, Reply):
             return outcome
         if txn.recipients and txn.recipients[0].sender.program_id != outcome.sender.program_id:
@@ -81,10 +74,10 @@ class ParticipantRoute:
             return refusal
         recipients = tuple(r.recipient for r in txn.recipients)
         pairing_id = txn.recipients[0].pairing_id
-        snap = await ctx.db.read(lambda s: snapshot(s, sender, pairing_id))
+        snap = await ctx.db.read(lambda s: snapshot(s.connection(), sender, pairing_id))
         policy = ctx.policies.for_program(snap.program_name)
         policy_ctx = policy_context(snap, sender, recipients, ctx.domain)
-        verdict = await judge(inspection, policy_ctx, policy, status_findings(snap) + extra_findings, auth)
+        verdict = await judge(ctx, inspection, policy_ctx, policy, status_findings(snap) + extra_findings, auth)
         if isinstance(verdict, Reply):
             return verdict
         copies = [(r, new_message_id(ctx.domain, ctx.token())) for r in txn.recipients]
@@ -130,10 +123,12 @@ async def screen(ctx: IntakeContext, txn: Transaction, raw: bytes, inspection: m
     return None, findings, auth
 
 
-async def judge(inspection, policy_ctx, policy, findings: list[model.Finding], auth) -> model.Verdict | Reply:
+async def judge(ctx: IntakeContext, inspection, policy_ctx, policy, findings: list[model.Finding], auth) -> model.Verdict | Reply:
     """The policy's verdict, with what the screen found; a failed authentication refuses or holds."""
-    # The rules are CPU work (phone matching on a long text takes a while): off the event loop.
-    found = list((await asyncio.to_thread(evaluate, inspection, policy_ctx, policy)).findings) + findings
+    # The rules are CPU work (phone matching on a long text takes a while): off the event loop,
+    # on the CPU executor, so they never wait behind the store's threads.
+    loop = asyncio.get_running_loop()
+    found = list((await loop.run_in_executor(ctx.cpu, evaluate, inspection, policy_ctx, policy)).findings) + findings
     if auth.verdict == "fail":
         if not getattr(policy, "hold_on_auth_failure", False):
             return auth_refusal(auth, strict=False)
@@ -152,37 +147,27 @@ async def store_and_answer(ctx: IntakeContext, store: "StoreMessage") -> Reply:
     return replies.held(reference) if verdict.action is model.Action.HOLD else replies.queued(reference)
 
 
-def _resolve(session: Session, mail_from: str, local: str, ended_ok: bool = False) -> PairRecipient | Reply:
-    senders = directory.participants_by_email(session, mail_from)
-    if not senders:
+def _resolve(conn: Connection, mail_from: str, local: str, ended_ok: bool = False) -> PairRecipient | Reply:
+    if not lookups.is_enrolled(conn, mail_from):
         return replies.NOT_ENROLLED
-    recipient = directory.participant_by_alias(session, local)
+    recipient = lookups.by_alias(conn, local)
     if recipient is None or recipient.status != "active":
         return replies.UNKNOWN_RECIPIENT
-    sender = next((p for p in senders if p.program_id == recipient.program_id), None)
+    sender = lookups.by_email_in(conn, mail_from, recipient.program_id)
     if sender is None or sender.id == recipient.id:
         return replies.NOT_PAIRED
-    pairing = directory.active_pairing(session, sender.id, recipient.id)
-    if pairing is None and ended_ok:
-        ended = care.closed_pairing(session, sender.id, recipient.id)
+    pairing_id = lookups.pairing_between(conn, sender.id, recipient.id, lookups.OPEN)
+    if pairing_id is not None:
+        return PairRecipient(recipient, sender, pairing_id)
+    if ended_ok:
+        ended = lookups.pairing_between(conn, sender.id, recipient.id, ("closed",))
         if ended is not None:
-            return PairRecipient(directory.to_value(recipient), directory.to_value(sender), ended.id, ended=True)
-    if pairing is None:
-        return replies.NOT_PAIRED
-    return PairRecipient(directory.to_value(recipient), directory.to_value(sender), pairing.id)
+            return PairRecipient(recipient, sender, ended, ended=True)
+    return replies.NOT_PAIRED
 
 
-def snapshot(session: Session, sender: model.Participant, pairing_id: int | None) -> Snapshot:
-    program = session.get(Program, sender.program_id)
-    pairing = session.get(Pairing, pairing_id) if pairing_id else None
-    current = session.get(Participant, sender.id)
-    return Snapshot(
-        program_name=program.name,
-        region=program.region,
-        pairing_count=messages.count_pairing_messages(session, pairing_id) if pairing_id else 0,
-        pairing_on_hold=bool(pairing and pairing.held_by_moderator),
-        sender_status=current.status if current else "active",
-    )
+def snapshot(conn: Connection, sender: model.Participant, pairing_id: int | None) -> Snapshot:
+    return lookups.data_facts(conn, sender, pairing_id)
 
 
 def policy_context(
