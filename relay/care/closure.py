@@ -14,13 +14,15 @@ from relay.store import care, directory, jobs
 from relay.store.tables import Delivery, Job, Pairing, Participant, Program
 
 
-def plan_closures(session: Session, now: datetime) -> None:
+def plan_closures(session: Session, now: datetime) -> list[jobs.Planned]:
+    planned = []
     for pairing in care.closing_pairings(session):
         program = session.get(Program, pairing.program_id)
         for step in closure.plan(pairing.closes_on, program.timezone, now):
             key = f"{step.kind}:{pairing.id}:{pairing.closes_on}" + (f":{step.days_before}" if step.days_before else "")
-            jobs.ensure_job(session, key, step.kind, step.due_at,
-                            {"pairing_id": pairing.id, "closes_on": str(pairing.closes_on), "days": step.days_before})
+            planned.append(jobs.Planned(key, step.kind, step.due_at, {
+                "pairing_id": pairing.id, "closes_on": str(pairing.closes_on), "days": step.days_before}))
+    return planned
 
 
 def schedule_closure(session: Session, pairing: Pairing, closes_on: date, now: datetime) -> None:

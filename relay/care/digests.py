@@ -12,18 +12,20 @@ from relay.store import care, jobs
 from relay.store.tables import Job, Participant, Program
 
 
-def plan_digests(session: Session, now: datetime) -> None:
+def plan_digests(session: Session, now: datetime) -> list[jobs.Planned]:
+    planned = []
     for program in session.exec(_programs()):
         for person in care.staff_of(session, program.id, ("moderator", "coordinator")):
             tz = person.timezone or program.timezone
             day, due = digests.daily_due(now, tz)
             if due <= now:
-                jobs.ensure_job(session, f"digest:daily:{person.id}:{day}", "digest", due,
-                                {"participant_id": person.id, "period": "daily"})
+                planned.append(jobs.Planned(f"digest:daily:{person.id}:{day}", "digest", due,
+                                            {"participant_id": person.id, "period": "daily"}))
             week, monday = digests.weekly_due(now, tz)
             if person.role == "coordinator" and monday <= now:
-                jobs.ensure_job(session, f"digest:weekly:{person.id}:{week}", "digest", monday,
-                                {"participant_id": person.id, "period": "weekly"})
+                planned.append(jobs.Planned(f"digest:weekly:{person.id}:{week}", "digest", monday,
+                                            {"participant_id": person.id, "period": "weekly"}))
+    return planned
 
 
 def _programs():

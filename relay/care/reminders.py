@@ -12,12 +12,15 @@ from relay.store import care, jobs
 from relay.store.tables import Job, Participant, Reminder
 
 
-def plan_reminders(session: Session, now: datetime) -> None:
+def plan_reminders(session: Session, now: datetime) -> list[jobs.Planned]:
+    planned = []
     for waiting, rules in care.all_waiting(session):
         step = reminders.next_step(waiting, rules, now)
         if step is not None:
             payload = {"message_id": waiting.message_id, "level": step.level}
-            jobs.ensure_job(session, f"reminder:{waiting.message_id}:{step.level}", "reminder", step.due_at, payload, move=True)
+            planned.append(jobs.Planned(f"reminder:{waiting.message_id}:{step.level}", "reminder", step.due_at, payload,
+                                        move=True))
+    return planned
 
 
 def run_reminder(mail: Mailer, session: Session, job: Job, now: datetime) -> None:

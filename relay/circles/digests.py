@@ -30,8 +30,9 @@ def job_key(member_id: int, day: date) -> str:
     return f"{JOB_KIND}:{member_id}:{day.isoformat()}"
 
 
-def plan_digests(session: Session, now: datetime) -> None:
+def plan_digests(session: Session, now: datetime) -> list[jobs.Planned]:
     """Plan the last morning (if the member already read by digest then) and the next one."""
+    planned = []
     for member, person, _circle, program in circles.digest_members(session):
         tz = zone(person.timezone, program.timezone)
         last, upcoming = schedule.mornings_around(now, tz)
@@ -39,7 +40,8 @@ def plan_digests(session: Session, now: datetime) -> None:
             due = schedule.morning(day, tz)
             if due <= member.joined_at:
                 continue  # before they joined: that day's messages are not theirs to read
-            jobs.ensure_job(session, job_key(member.id, day), JOB_KIND, due, {"member_id": member.id, "day": day.isoformat()})
+            planned.append(jobs.Planned(job_key(member.id, day), JOB_KIND, due, {"member_id": member.id, "day": day.isoformat()}))
+    return planned
 
 
 class DigestHandler:

@@ -26,7 +26,9 @@ from relay.store.tables import Job
 
 log = logging.getLogger(__name__)
 
-Planner = Callable[[Session, datetime], None]
+# A planner only reads (in a read-only transaction) and says which jobs should exist;
+# the scheduler writes them in short transactions of at most ``plan_batch`` jobs.
+Planner = Callable[[Session, datetime], Sequence[jobs.Planned]]
 Handler = Callable[[Session, Job, datetime], None]
 
 LEASE_NAME = "scheduler"
@@ -52,6 +54,7 @@ class Scheduler:
         self.handlers: dict[str, Handler] = {k.kind: k.handler for k in kinds}
         self.after_tick = after_tick  # e.g. wake the outbound worker
         self.batch = 100
+        self.plan_batch = 200  # jobs per planning transaction: the write lock is held for milliseconds
         self.lease = timedelta(minutes=10)
 
     async def tick(self, at: datetime | None = None) -> int:
@@ -59,7 +62,7 @@ class Scheduler:
         now = as_utc(at) if at is not None else self.clock.now()
         for planner in self.planners:
             try:
-                await self.db.run(lambda s, p=planner: p(s, now))
+                await self._plan(planner, now)
             except Exception:
                 log.exception("planner %s failed; the others still run", getattr(planner, "__name__", planner))
         ran = 0
@@ -72,6 +75,13 @@ class Scheduler:
         if ran:
             self.after_tick()
         return ran
+
+    async def _plan(self, planner: Planner, now: datetime) -> None:
+        """Read what should be planned without the write lock, then write it in bounded batches."""
+        planned = list(await self.db.read(lambda s: list(planner(s, now))))
+        for start in range(0, len(planned), self.plan_batch):
+            chunk = planned[start:start + self.plan_batch]
+            await self.db.run(lambda s, c=chunk: jobs.ensure_planned(s, c))
 
     async def _run_one(self, job_id: int, now: datetime) -> int:
         def work(session: Session) -> int:

@@ -9,8 +9,9 @@ the work commits together with its ``done`` mark. None of these functions commit
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy import and_, insert, or_, select as sa_select, update
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +25,35 @@ LEASE = Lease.__table__
 
 def _postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A job a planner wants to exist; the scheduler writes these in short transactions."""
+
+    key: str
+    kind: str
+    due_at: datetime
+    payload: dict[str, Any] = field(default_factory=dict)
+    move: bool = False  # a pending job of this key takes the new due time
+
+
+def ensure_planned(session: Session, planned: Sequence[Planned]) -> int:
+    """Write what a planner returned: one lookup of the keys, then only what is new or moved."""
+    if not planned:
+        return 0
+    rows = session.execute(
+        sa_select(JOB.c.key, JOB.c.id, JOB.c.status, JOB.c.due_at).where(JOB.c.key.in_([p.key for p in planned]))
+    )
+    existing = {row.key: row for row in rows}
+    created = 0
+    for job in planned:
+        row = existing.get(job.key)
+        if row is None:
+            created += ensure_job(session, job.key, job.kind, job.due_at, job.payload)
+        elif job.move and row.status == "pending" and row.due_at != job.due_at:
+            session.execute(update(JOB).where(JOB.c.id == row.id, JOB.c.status == "pending").values(due_at=job.due_at))
+    return created
 
 
 def ensure_job(
