@@ -97,6 +97,17 @@ class Participant:
 
 
 @dataclass(frozen=True)
+class PairingFacts:
+    """What the policy needs to know about the writer and the program, read with the recipient at RCPT."""
+
+    program_name: str
+    region: str
+    pairing_count: int  # messages the pairing (or circle) has exchanged, counted to a bound
+    pairing_on_hold: bool  # a moderator asked to hold this pairing's messages
+    sender_status: str  # active | suspended | left
+
+
+@dataclass(frozen=True)
 class PolicyContext:
     """What the rules may know beyond the message itself."""
 

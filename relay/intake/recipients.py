@@ -20,6 +20,7 @@ class PairRecipient:
     sender: model.Participant
     pairing_id: int | None
     ended: bool = False  # a former partner writing after the pairing closed
+    facts: model.PairingFacts | None = None  # read in the same statement batch as the rest, at RCPT
 
 
 @dataclass(frozen=True)

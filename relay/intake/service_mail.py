@@ -219,8 +219,11 @@ def away_note_hook(mail):
         if stored.verdict.action is model.Action.REJECT or stored.pairing_id is None:
             return
         for recipient in stored.recipients:
+            # The values read at RCPT say who is away; only then is the row itself read.
+            if recipient.role is not model.Role.MENTOR or recipient.away_until is None:
+                continue
             row = session.get(Participant, recipient.id)
-            if row is None or row.role != "mentor" or row.away_until is None or row.away_until <= stored.received_at:
+            if row is None or row.away_until is None or row.away_until <= stored.received_at:
                 continue
             key = f"away-note:{row.id}:{stored.sender.id}:{row.away_until:%Y%m%d%H%M}"
             if jobs.record_job(session, key, "away-note", stored.received_at):

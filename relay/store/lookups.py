@@ -9,8 +9,6 @@ statements return plain rows turned straight into the frozen values of
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Connection, Row
 
@@ -74,18 +72,8 @@ def pairing_between(conn: Connection, a_id: int, b_id: int, statuses: tuple[str,
     return conn.execute(query.limit(1)).scalar()
 
 
-@dataclass(frozen=True)
-class DataFacts:
-    """What the policy needs to know about the people and the program, read at DATA."""
-
-    program_name: str
-    region: str
-    pairing_count: int
-    pairing_on_hold: bool
-    sender_status: str
-
-
-def data_facts(conn: Connection, sender: model.Participant, pairing_id: int | None, count_up_to: int = 1000) -> DataFacts:
+def pairing_facts(conn: Connection, sender: model.Participant, pairing_id: int | None,
+                  count_up_to: int = 1000) -> model.PairingFacts:
     """One statement: the program, the sender's status now, the pairing's hold and message count.
 
     The count stops at ``count_up_to``: pre-moderation only asks "fewer than N?" for a small N.
@@ -100,8 +88,8 @@ def data_facts(conn: Connection, sender: model.Participant, pairing_id: int | No
     )
     row = conn.execute(query).first()
     if row is None:  # the sender was removed between RCPT and DATA
-        return DataFacts("default", "US", 0, False, "left")
-    return DataFacts(
+        return model.PairingFacts("default", "US", 0, False, "left")
+    return model.PairingFacts(
         program_name=row.name,
         region=row.region,
         pairing_count=int(row.count or 0) if pairing_id else 0,
