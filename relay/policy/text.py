@@ -43,7 +43,7 @@ _ASCII_SPACES = " \t\n\r\f\v"
 # dotted and dotless i, the long s, the Kelvin sign): the key spells them as
 # that letter, so a cheap look at the key never misses what a pattern finds.
 _KEY = str.maketrans(
-    {**{chr(c): chr(c + 32) for c in range(ord("A"), ord("Z") + 1)}, "İ": "i", "ı": "i", "ſ": "s", "K": "k"}
+    {**{chr(c): chr(c + 32) for c in range(ord("A"), ord("Z") + 1)}, "\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"}
 )
 
 
@@ -150,6 +150,8 @@ def token_windows(text: str, positions: Sequence[int]) -> list[tuple[int, int]]:
         if windows and at < windows[-1][1]:
             continue
         start = max(text.rfind(c, 0, at) for c in _ASCII_SPACES) + 1
+        if windows:  # the previous run ended at a space, which may be one of the others
+            start = max(start, windows[-1][1])
         space = _SPACE.search(text, at)
         windows.append((start, space.start() if space else len(text)))
     return windows
