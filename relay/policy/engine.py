@@ -21,7 +21,6 @@ class Policy:
     region: str = "US"  # default region for phone numbers
     notify_sender_on_hold: bool = True
     strip_remote_images: bool = False
-    hold_on_auth_failure: bool = False
     rule_settings: tuple[tuple[str, Any], ...] = ()  # (rule name, its settings)
 
     def settings(self, rule_name: str) -> Any:
@@ -38,6 +37,10 @@ class Policy:
     @property
     def premoderate_all(self) -> bool:
         return self.settings("premoderation").premoderate_all
+
+    @property
+    def hold_on_auth_failure(self) -> bool:
+        return self.settings("sender-authentication").hold_on_auth_failure
 
 
 def evaluate(inspection: Inspection, ctx: PolicyContext, policy: Policy) -> Verdict:
