@@ -118,6 +118,14 @@ class PolicyContext:
     pairing_message_count: int = 0  # messages already exchanged in the pairing
     known_addresses: frozenset[str] = frozenset()  # participants' real addresses and aliases
     relay_domain: str = ""
+    # What moderators decided and what the sender check found, for the rules
+    # that carry those decisions (see relay/policy/rules/status.py).
+    sender_status: str = "active"  # "suspended" when a moderator suspended the sender
+    pairing_on_hold: bool = False  # a moderator asked to hold this pairing's messages
+    auth_verdict: str = "none"  # the sender check: pass | fail | none ("fail" refuses or holds)
+    auth_reason: str = ""  # its reason, shown to the sender (refusal) or the moderator (hold)
+    auth_smtp_code: int = 0  # the reply the check asks for on a refusal (0: 550)
+    auth_enhanced: str = ""  # its enhanced status ("": 5.7.26)
 
 
 @dataclass(frozen=True)

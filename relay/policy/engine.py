@@ -12,6 +12,7 @@ from typing import Any
 
 from relay.model import Action, Finding, Inspection, PolicyContext, Severity, Verdict
 from relay.policy.rules import RULES, RULES_BY_NAME
+from relay.policy.text import Readable
 
 @dataclass(frozen=True)
 class Policy:
@@ -20,7 +21,6 @@ class Policy:
     region: str = "US"  # default region for phone numbers
     notify_sender_on_hold: bool = True
     strip_remote_images: bool = False
-    hold_on_auth_failure: bool = False
     rule_settings: tuple[tuple[str, Any], ...] = ()  # (rule name, its settings)
 
     def settings(self, rule_name: str) -> Any:
@@ -38,6 +38,10 @@ class Policy:
     def premoderate_all(self) -> bool:
         return self.settings("premoderation").premoderate_all
 
+    @property
+    def hold_on_auth_failure(self) -> bool:
+        return self.settings("sender-authentication").hold_on_auth_failure
+
 
 def evaluate(inspection: Inspection, ctx: PolicyContext, policy: Policy) -> Verdict:
     """Every enabled rule's findings, in table order, combined into one verdict.
@@ -47,12 +51,16 @@ def evaluate(inspection: Inspection, ctx: PolicyContext, policy: Policy) -> Verd
     through unchecked.
     """
     findings: list[Finding] = []
+    try:
+        readable: Readable | None = Readable.of(inspection)  # HTML parsed once, views shared by every rule
+    except Exception:  # noqa: BLE001 - then each text rule tries alone, and fails into a hold
+        readable = None
     for rule in RULES:
         settings = policy.settings(rule.name)
         if not settings.enabled:
             continue
         try:
-            findings += rule.check(inspection, ctx, settings)
+            findings += rule.check(inspection, ctx, settings, readable)
         except Exception as exc:  # noqa: BLE001 - one broken rule must not let mail through unseen
             reason = f"the {rule.name} rule failed ({type(exc).__name__}: {exc}); held to be safe"
             findings.append(Finding(rule=rule.name, action=Action.HOLD, reason=reason, severity=Severity.NORMAL))

@@ -25,13 +25,13 @@ _GENERAL = {
     "region": str,
     "notify_sender_on_hold": bool,
     "strip_remote_images": bool,
-    "hold_on_auth_failure": bool,
 }
 # General keys that are also a rule's setting, written once at the top.
 _FEEDS = {
     "region": "contact_phone",
     "premoderate_first": "premoderation",
     "premoderate_all": "premoderation",
+    "hold_on_auth_failure": "sender-authentication",
 }
 
 
@@ -101,7 +101,7 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _build(section: Mapping[str, Any], source: str, where: str) -> Policy:
-    rule_names = {rule.name for rule in RULES}
+    rule_names = {rule.name for rule in RULES if not rule.fixed}  # fixed rules take no table
     for key in section:
         if key not in _GENERAL and key not in _FEEDS and key not in rule_names:
             known = ", ".join(sorted({*_GENERAL, *_FEEDS, *rule_names}))
@@ -112,7 +112,7 @@ def _build(section: Mapping[str, Any], source: str, where: str) -> Policy:
             general[key] = _read(kind, section[key], source, where, key)
     rule_settings = []
     for rule in RULES:
-        table = dict(_table(section.get(rule.name, {}), source, f"{where}.{rule.name}"))
+        table = {} if rule.fixed else dict(_table(section.get(rule.name, {}), source, f"{where}.{rule.name}"))
         table.update({k: section[k] for k, r in _FEEDS.items() if r == rule.name and k in section})
         try:
             rule_settings.append((rule.name, rule.read_settings(table)))

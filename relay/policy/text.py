@@ -4,13 +4,22 @@ Rules never see raw markup or raw case: they see the readable sources of a
 message (subject, text parts, HTML parts as text, link targets, attachment
 names) and match on folded text, then map matches back to the original so a
 moderator is shown exactly what was written.
+
+The sources are worked out once per message (``Readable.of``) and handed to
+every rule; what several rules derive from a source (its lower-case key, its
+vocabulary, its digit runs) is computed the first time a rule asks and kept
+with the source, so no rule pays for it twice and none pays for what it never
+needs.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from html.parser import HTMLParser
 from typing import NamedTuple
 
@@ -25,15 +34,136 @@ _BLOCK_TAGS = frozenset(
 )
 _INVISIBLE_TAGS = frozenset({"script", "style", "head", "template"})
 _WORD = re.compile(r"\w+(?:['’]\w+)*")
+_PLAIN_WORD = re.compile(r"\w+")
 _SPACES = re.compile(r"\s+")
+_SPACE = re.compile(r"\s")
+_DIGITS = re.compile(r"\d+")
+_ASCII_SPACES = " \t\n\r\f\v"
+# Case-insensitive patterns match an ASCII letter in these characters too (the
+# dotted and dotless i, the long s, the Kelvin sign): the key spells them as
+# that letter, so a cheap look at the key never misses what a pattern finds.
+_KEY = str.maketrans(
+    {**{chr(c): chr(c + 32) for c in range(ord("A"), ord("Z") + 1)}, "\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"}
+)
 
 
 @dataclass(frozen=True)
 class Source:
-    """One readable piece of a message and where it came from, for the reason."""
+    """One readable piece of a message and where it came from, for the reason.
+
+    The cached properties are derived views for the rules' cheap checks; a
+    frozen value still (the text never changes), computed on first use.
+    """
 
     where: str  # "subject", "text", "HTML", "link", "attachment name"
     text: str
+
+    @cached_property
+    def key(self) -> str:
+        """The text with ASCII letters in lower case, character for character (offsets agree)."""
+        return self.text.translate(_KEY)
+
+    @cached_property
+    def key_words(self) -> frozenset[str]:
+        """Every run of word characters in the key: what a case-insensitive ``\\b`` word can be."""
+        if self.text.isascii():  # then the key is the folded text: split its words at apostrophes
+            return frozenset(part for word in self.vocabulary for part in word.split("'"))
+        return frozenset(_PLAIN_WORD.findall(self.key))
+
+    @cached_property
+    def sorted_key_words(self) -> tuple[str, ...]:
+        return tuple(sorted(self.key_words))
+
+    def has_key_word_starting(self, prefix: str) -> bool:
+        """Whether some run of word characters in the key starts with ``prefix``."""
+        return _has_prefix(self.sorted_key_words, prefix)
+
+    @cached_property
+    def matchable(self) -> str:
+        """The folded text with ’ as ', so phrase matching sees "don’t" as "don't"."""
+        return self._folded[0].replace("’", "'")
+
+    @cached_property
+    def fold_index(self) -> Sequence[int]:
+        """For every character of ``matchable``, its index in the original text."""
+        return self._folded[1]
+
+    @cached_property
+    def vocabulary(self) -> frozenset[str]:
+        """The distinct words of ``matchable``: a phrase can only occur if all its words do."""
+        return frozenset(_WORD.findall(self.matchable))
+
+    @cached_property
+    def sorted_vocabulary(self) -> tuple[str, ...]:
+        return tuple(sorted(self.vocabulary))
+
+    def has_word_starting(self, prefix: str) -> bool:
+        """Whether some word of ``matchable`` starts with ``prefix`` ("fuck*" finds "fucking")."""
+        return _has_prefix(self.sorted_vocabulary, prefix)
+
+    @cached_property
+    def digit_runs(self) -> tuple[tuple[int, int], ...]:
+        """(start, end) of every run of digits, in order."""
+        return tuple(m.span() for m in _DIGITS.finditer(self.text)) if _has_digit(self.text) else ()
+
+    @cached_property
+    def _folded(self) -> tuple[str, Sequence[int]]:
+        if self.text.isascii():
+            return self.text.lower(), range(len(self.text))
+        return fold_with_map(self.text)
+
+
+def _has_prefix(words: Sequence[str], prefix: str) -> bool:
+    at = bisect.bisect_left(words, prefix)
+    return at < len(words) and words[at].startswith(prefix)
+
+
+def _has_digit(text: str) -> bool:
+    return any(d in text for d in "0123456789") or (not text.isascii() and _DIGITS.search(text) is not None)
+
+
+@dataclass(frozen=True)
+class Readable:
+    """Everything a person could read in one message, worked out once and shared by every rule."""
+
+    sources: tuple[Source, ...] = ()
+
+    @staticmethod
+    def of(inspection: Inspection) -> "Readable":
+        return Readable(readable_sources(inspection))
+
+    @property
+    def prose(self) -> tuple[Source, ...]:
+        """The sources that are sentences (subject, text, HTML text), not links or file names."""
+        return tuple(s for s in self.sources if s.where in ("subject", "text", "HTML"))
+
+
+def token_windows(text: str, positions: Sequence[int]) -> list[tuple[int, int]]:
+    """The whitespace-free runs of ``text`` around each position, merged, in order.
+
+    A pattern that cannot match whitespace finds the same matches in these
+    runs as in the whole text (lookbehinds still see the text before a run).
+    Only ASCII whitespace cuts a run; any other space merely makes it longer.
+    """
+    windows: list[tuple[int, int]] = []
+    for at in positions:
+        if windows and at < windows[-1][1]:
+            continue
+        start = max(text.rfind(c, 0, at) for c in _ASCII_SPACES) + 1
+        if windows:  # the previous run ended at a space, which may be one of the others
+            start = max(start, windows[-1][1])
+        space = _SPACE.search(text, at)
+        windows.append((start, space.start() if space else len(text)))
+    return windows
+
+
+def find_all(text: str, needle: str) -> list[int]:
+    """Every index where ``needle`` occurs in ``text`` (overlapping occurrences too)."""
+    found, at = [], text.find(needle)
+    while at >= 0:
+        found.append(at)
+        at = text.find(needle, at + 1)
+    return found
 
 
 class Word(NamedTuple):
@@ -145,7 +275,7 @@ def fold_with_map(text: str) -> tuple[str, tuple[int, ...]]:
     return "".join(out), tuple(index)
 
 
-def original_span(index: tuple[int, ...], start: int, end: int) -> tuple[int, int]:
+def original_span(index: Sequence[int], start: int, end: int) -> tuple[int, int]:
     """The span in the original text of folded span [start, end)."""
     return index[start], index[end - 1] + 1
 

@@ -15,7 +15,10 @@ from relay.policy.rules import (
     contact_links,
     contact_phone,
     contact_social,
+    pairing_on_hold,
     premoderation,
+    sender_authentication,
+    suspended_sender,
     uninspectable,
     words,
 )
@@ -31,6 +34,9 @@ RULES: tuple[Rule, ...] = (
     contact_links.RULE,
     attachments.RULE,
     premoderation.RULE,
+    suspended_sender.RULE,  # decisions taken before the message came: moderators' and the sender check's
+    pairing_on_hold.RULE,
+    sender_authentication.RULE,
 )
 
 RULES_BY_NAME: Mapping[str, Rule] = MappingProxyType({rule.name: rule for rule in RULES})

@@ -6,6 +6,7 @@ import fnmatch
 from dataclasses import dataclass
 
 from relay.model import Action, Attachment, Finding, Inspection, PolicyContext
+from relay.policy.text import Readable
 from relay.policy.rules.base import MAX_FINDINGS, Rule, Settings
 
 NAME = "attachments"
@@ -49,7 +50,9 @@ def _problem(attachment: Attachment, settings: AttachmentSettings) -> str:
     return ""
 
 
-def check(inspection: Inspection, ctx: PolicyContext, settings: AttachmentSettings) -> list[Finding]:
+def check(
+    inspection: Inspection, ctx: PolicyContext, settings: AttachmentSettings, readable: Readable | None = None
+) -> list[Finding]:
     findings = []
     for attachment in inspection.attachments:
         problem = _problem(attachment, settings)

@@ -1,9 +1,10 @@
 """What every rule is: a name, a one-line description, settings and a pure check.
 
 A rule's settings are a frozen dataclass read from its table in the policy
-file; the check takes the inspection, the context and those settings and
+file; the check takes the inspection, the context, those settings and the
+message's readable sources (worked out once by the engine for all rules) and
 returns findings. Nothing is mutated, so rules can run in any order and be
-tested alone.
+tested alone: called without the sources, a rule reads them itself.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from relay.model import Action, Finding, Inspection, PolicyContext, Severity
-from relay.policy.text import excerpt
+from relay.policy.text import Readable, excerpt
 
 # Each rule stops after this many findings: a moderator needs evidence, not a wall.
 MAX_FINDINGS = 10
@@ -42,7 +43,7 @@ class Settings:
     severity: Severity = Severity.NORMAL
 
 
-Check = Callable[[Inspection, PolicyContext, Any], list[Finding]]
+Check = Callable[[Inspection, PolicyContext, Any, Readable], list[Finding]]
 
 
 @dataclass(frozen=True)
@@ -53,11 +54,19 @@ class Rule:
     check: Check
     # Reads the rule's table; the default reads the settings dataclass's fields.
     parse: Callable[[Mapping[str, Any]], Settings] | None = None
+    # A rule that carries a moderator's or the sender check's decision: the
+    # policy file cannot switch it off or give it a table of its own.
+    fixed: bool = False
 
     def read_settings(self, table: Mapping[str, Any]) -> Settings:
         if self.parse is not None:
             return self.parse(table)
         return read_dataclass(self.settings, table)
+
+
+def sources_of(inspection: Inspection, readable: Readable | None) -> Readable:
+    """The engine's shared sources, or the message's own when a rule is called alone."""
+    return readable if readable is not None else Readable.of(inspection)
 
 
 def finding(rule: str, settings: Settings, reason: str, text: str, start: int, end: int) -> Finding:

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 
 from relay.model import Finding, Inspection, PolicyContext
-from relay.policy.rules.base import MAX_FINDINGS, Rule, Settings, finding
-from relay.policy.text import readable_sources
+from relay.policy.rules.base import MAX_FINDINGS, Rule, Settings, finding, sources_of
+from relay.policy.text import Readable, Source, find_all, token_windows
 
 NAME = "contact_email"
 
@@ -23,6 +23,9 @@ _DOT = re.compile(r"\s*(?:[\[(]\s*dot\s*[\])]|\s+dot\s+|\.)\s*", re.IGNORECASE)
 _AT = re.compile(r"\s*(?:[\[(]\s*at\s*[\])]|\s+at\s+)\s*", re.IGNORECASE)
 _OBVIOUS = re.compile(r"[\[(]\s*at\s*[\])]|\sdot\s|[\[(]\s*dot", re.IGNORECASE)
 # With a bare " at " and a real dot ("photos at flickr.com") only mail providers count.
+# A spelled-out address ends in a top-level domain after a "." or a "dot";
+# with neither "at" nor that in a text, the spelled-out pattern is not run.
+_DOT_TLD = re.compile(r"\.\s*(?:com|net|org|edu|gov|co|uk|us|ca|au|de|fr|io|me|info)\b", re.IGNORECASE)
 _MAIL_PROVIDERS = frozenset(
     "gmail googlemail yahoo ymail hotmail outlook live msn icloud me mac aol proton "
     "protonmail pm gmx mail zoho yandex".split()
@@ -53,13 +56,31 @@ def _is_known(address: str, ctx: PolicyContext) -> bool:
     return address in known or bool(relay) and (domain == relay or domain.endswith("." + relay))
 
 
-def check(inspection: Inspection, ctx: PolicyContext, settings: EmailSettings) -> list[Finding]:
+def _matches(source: Source, pattern: re.Pattern[str]) -> list[re.Match[str]]:
+    """The pattern's matches, looked for only where they can be.
+
+    A plain address has an "@" and no space, so only the runs around each "@"
+    are scanned; a spelled-out one needs the word "at" and a "dot" or a ".tld".
+    """
+    text = source.text
+    if pattern is _PLAIN:
+        windows = token_windows(text, find_all(text, "@")) if "@" in text else []
+        return [m for start, end in windows for m in _PLAIN.finditer(text, start, end)]
+    words = source.key_words
+    if "at" in words and ("dot" in words or _DOT_TLD.search(text)):
+        return list(pattern.finditer(text))
+    return []
+
+
+def check(
+    inspection: Inspection, ctx: PolicyContext, settings: EmailSettings, readable: Readable | None = None
+) -> list[Finding]:
     findings: list[Finding] = []
     seen: set[str] = set()
     patterns = (_PLAIN, _SPELLED) if settings.spelled_out else (_PLAIN,)
-    for source in readable_sources(inspection):
+    for source in sources_of(inspection, readable).sources:
         for pattern in patterns:
-            for match in pattern.finditer(source.text):
+            for match in _matches(source, pattern):
                 raw = match.group()
                 address = _normalise(raw) if pattern is _PLAIN else _spelled_out_address(raw)
                 if not address or address in seen or _is_known(address, ctx):

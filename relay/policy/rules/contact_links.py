@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 
 from relay.model import Finding, Inspection, PolicyContext
-from relay.policy.rules.base import MAX_FINDINGS, Rule, Settings, finding
-from relay.policy.text import readable_sources
+from relay.policy.rules.base import MAX_FINDINGS, Rule, Settings, finding, sources_of
+from relay.policy.text import Readable, Source, find_all, token_windows
 
 NAME = "contact_links"
 
@@ -46,11 +46,24 @@ def _service(host: str, path: str, services: tuple[str, ...]) -> str:
     return ""
 
 
-def check(inspection: Inspection, ctx: PolicyContext, settings: LinkSettings) -> list[Finding]:
+def _links(source: Source, services: tuple[str, ...]) -> list[re.Match[str]]:
+    """Link-shaped matches in the space-free runs that name one of the services' hosts.
+
+    A link has no space in it and its host ends in a listed host, so the text
+    around no listed host cannot hold a finding.
+    """
+    hosts = {entry.lower().partition("/")[0] for entry in services} - {""}
+    at = sorted(i for host in hosts if host in source.key for i in find_all(source.key, host))
+    return [m for start, end in token_windows(source.text, at) for m in _URL.finditer(source.text, start, end)]
+
+
+def check(
+    inspection: Inspection, ctx: PolicyContext, settings: LinkSettings, readable: Readable | None = None
+) -> list[Finding]:
     findings: list[Finding] = []
     seen: set[str] = set()
-    for source in readable_sources(inspection):
-        for match in _URL.finditer(source.text):
+    for source in sources_of(inspection, readable).sources:
+        for match in _links(source, settings.services):
             service = _service(match.group(1), match.group(2) or "", settings.services)
             link = match.group().rstrip(".,;:!?")  # sentence punctuation is not part of a link
             if not service or link.lower() in seen:

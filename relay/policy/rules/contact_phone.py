@@ -10,17 +10,18 @@ count too. Dates, times, prices, years and ranges never parse as valid numbers.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
-from phonenumbers import Leniency, PhoneNumberFormat, PhoneNumberMatcher
+from phonenumbers import Leniency, PhoneMetadata, PhoneNumberFormat, PhoneNumberMatcher
 
 from relay.model import Finding, Inspection, PolicyContext
-from relay.policy.rules.base import MAX_FINDINGS, Rule, SettingError, Settings, finding, read_dataclass
-from relay.policy.text import readable_sources
+from relay.policy.rules.base import MAX_FINDINGS, Rule, SettingError, Settings, finding, read_dataclass, sources_of
+from relay.policy.text import Readable, Source
 
 NAME = "contact_phone"
 
@@ -36,10 +37,21 @@ _REFERENCE = re.compile(
     re.IGNORECASE,
 )
 _SPACED_DIGITS = re.compile(r"(?<![\d\w])\d(?:[ .\-_*/]{1,3}\d){6,14}(?![\d\w])")
+_WORD = re.compile(r"\w+")
 _DIGIT_WORDS = {
     "zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4",
     "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
 }  # fmt: skip
+# Digits further apart than this belong to different numbers; a cluster is
+# matched with this much text either side, so every phone number, its leading
+# "+" or "(" and its extension lie inside one cluster.
+_REACH = 32
+# Digits the library may read as one number: joined by at most four
+# punctuation characters (its own limit; "x" is one of them).
+_DIGIT_GROUP = re.compile(r"\d(?:(?:\W|[xXー]){0,4}\d)*")
+# The fewest digits of any possible number after a country code: Germany's
+# "49" and two digits (checked against the library's data by a test).
+FEWEST_WITH_COUNTRY_CODE = 4
 _SPELLED = re.compile(
     r"\b(?:(?:%s)[\s,\-]+){6,14}(?:%s)\b" % (("|".join(_DIGIT_WORDS),) * 2), re.IGNORECASE
 )
@@ -64,40 +76,112 @@ def parse(table: Mapping[str, Any]) -> PhoneSettings:
     return settings
 
 
-def _matcher_spans(text: str, region: str) -> list[tuple[int, int, str]]:
+def digit_clusters(source: Source) -> list[tuple[int, int, int]]:
+    """(start, end, digit count) of each stretch of text where digits cluster, with context.
+
+    Runs of digits less than 2 × ``_REACH`` characters apart join one
+    cluster; a number cannot span two clusters, so matching cluster by cluster
+    finds what matching the whole text finds, without scanning the prose
+    between numbers.
+    """
+    clusters: list[list[int]] = []
+    for start, end in source.digit_runs:
+        if clusters and start - clusters[-1][1] <= 2 * _REACH:
+            clusters[-1][1] = end
+            clusters[-1][2] += end - start
+        else:
+            clusters.append([start, end, end - start])
+    size = len(source.text)
+    return [(max(0, start - _REACH), min(size, end + _REACH), digits) for start, end, digits in clusters]
+
+
+@functools.cache
+def fewest_digits(region: str) -> int:
+    """The fewest digits a number written without "+" can have to be possible in ``region``.
+
+    Either a national number (the region's shortest possible length) or the
+    region's international prefix, a country code and a number. Regions that
+    rewrite national numbers on parsing get no shortcut.
+    """
+    metadata = PhoneMetadata.metadata_for_region(region)
+    if metadata is None or metadata.national_prefix_transform_rule:
+        return 2
+    desc = metadata.general_desc
+    lengths = [n for n in (*(desc.possible_length or ()), *(desc.possible_length_local_only or ())) if n > 0]
+    prefix = metadata.international_prefix
+    shortest_prefix = next(
+        (n for n in (1, 2, 3) if prefix and any(re.fullmatch(prefix, f"{i:0{n}d}") for i in range(10**n))), 4
+    )
+    return max(2, min([*lengths, shortest_prefix + FEWEST_WITH_COUNTRY_CODE]))
+
+
+def _might_hold_number(text: str, lo: int, hi: int, fewest: int) -> bool:
+    """Whether the cluster has a "+" or a group of digits long enough to be a phone number."""
+    window = text[lo:hi]
+    if "+" in window or "＋" in window:
+        return True
+    return any(sum(c.isdigit() for c in g) >= fewest for g in _DIGIT_GROUP.findall(window))
+
+
+def _matcher_spans(text: str, region: str, lo: int = 0, hi: int | None = None) -> list[tuple[int, int, str]]:
+    """Numbers the library finds in ``text[lo:hi]``, as spans of ``text``."""
     spans = []
-    for match in PhoneNumberMatcher(text, region, leniency=Leniency.POSSIBLE):
-        before = text[max(0, match.start - 40) : match.start]
+    for match in PhoneNumberMatcher(text[lo:hi], region, leniency=Leniency.POSSIBLE):
+        start, end = match.start + lo, match.end + lo
+        before = text[max(0, start - 40) : start]
         if _REFERENCE.search(before):
             continue
         if phonenumbers.is_valid_number(match.number) or _CUE.search(before):
             e164 = phonenumbers.format_number(match.number, PhoneNumberFormat.E164)
-            spans.append((match.start, match.end, e164))
+            spans.append((start, end, e164))
     return spans
 
 
-def _obfuscated_spans(text: str) -> list[tuple[int, int, str]]:
+def _obfuscated_spans(source: Source, clusters: list[tuple[int, int, int]]) -> list[tuple[int, int, str]]:
+    """Digits spaced out (only in clusters of seven or more) and digits spelled as words."""
+    text = source.text
+    spaced = [m for lo, hi, digits in clusters if digits >= 7 for m in _SPACED_DIGITS.finditer(text, lo, hi)]
     spans = []
-    for match in _SPACED_DIGITS.finditer(text):
+    for match in spaced:
         digits = re.sub(r"\D", "", match.group())
         counting = all(int(b) - int(a) == 1 for a, b in zip(digits, digits[1:]))
         if not counting and not _REFERENCE.search(text[max(0, match.start() - 40) : match.start()]):
             spans.append((match.start(), match.end(), digits))
-    for match in _SPELLED.finditer(text):
+    for match in _SPELLED.finditer(text) if _spells_digits(source) else ():
         digits = "".join(_DIGIT_WORDS[w.lower()] for w in re.findall(r"[a-z]+", match.group(), re.I))
         spans.append((match.start(), match.end(), digits))
     return spans
 
 
-def check(inspection: Inspection, ctx: PolicyContext, settings: PhoneSettings) -> list[Finding]:
+def _spells_digits(source: Source) -> bool:
+    """Whether seven digit words follow one another: what a spelled-out number needs at least."""
+    words = source.key_words
+    if not any(w in words for w in _DIGIT_WORDS):
+        return False
+    run = 0
+    for word in _WORD.findall(source.key):
+        run = run + 1 if word in _DIGIT_WORDS else 0
+        if run >= 7:
+            return True
+    return False
+
+
+def check(
+    inspection: Inspection, ctx: PolicyContext, settings: PhoneSettings, readable: Readable | None = None
+) -> list[Finding]:
     wanted = (settings.region, ctx.region, *settings.extra_regions)
     regions = dict.fromkeys(r.upper() for r in wanted if r)
     seen = {n.lstrip("+") for n in settings.allowed_numbers}
     findings: list[Finding] = []
-    for source in readable_sources(inspection):
-        spans = [s for region in regions for s in _matcher_spans(source.text, region)]
+    for source in sources_of(inspection, readable).sources:
+        clusters = digit_clusters(source)
+        spans = [
+            s for region in regions for lo, hi, digits in clusters
+            if digits >= 2 and _might_hold_number(source.text, lo, hi, fewest_digits(region))
+            for s in _matcher_spans(source.text, region, lo, hi)
+        ]  # fmt: skip
         taken: list[tuple[int, int]] = []
-        for start, end, number in spans + _obfuscated_spans(source.text):
+        for start, end, number in spans + _obfuscated_spans(source, clusters):
             overlaps = any(start < e and s < end for s, e in taken)
             if overlaps or number.lstrip("+") in seen:
                 continue

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 
 from relay.model import Finding, Inspection, PolicyContext
-from relay.policy.rules.base import MAX_FINDINGS, Rule, Settings, finding
-from relay.policy.text import readable_sources
+from relay.policy.rules.base import MAX_FINDINGS, Rule, Settings, finding, sources_of
+from relay.policy.text import Readable, Source, find_all, token_windows
 
 NAME = "contact_social"
 
@@ -66,7 +66,6 @@ _AT_HANDLE = re.compile(
 )
 # A Discord tag ("name#1234") when the message speaks of Discord at all.
 _DISCORD_TAG = re.compile(r"(?<![\w#])[a-z][\w.]{1,31}#\d{4}\b", re.IGNORECASE)
-_DISCORD = re.compile(r"\bdiscord\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -74,26 +73,78 @@ class SocialSettings(Settings):
     pass
 
 
-# Every branch of _PHRASES and _AT_HANDLE names a platform, a handle word or an
-# "@"; every link has a "/". Checking for those first spares the big patterns
-# the ordinary text that has none (most of it), at a tenth of the cost.
-_CUES = re.compile(rf"\b(?:{_PLATFORMS}|handle|username|user\s?name|gamertag)\b|@", re.IGNORECASE)
+# Every match of _PHRASES and _AT_HANDLE holds an "@" or a word starting
+# with one of these (the platforms' first words and the handle words), and
+# none holds a character outside [\w\s.#:=@-] or a sentence's closing "."
+# and space, except the "." ending an @handle ("@jess. on insta"). So the
+# patterns run only on the stretches between such cuts that hold a cue, and
+# find there what a scan of the whole text finds.
+_CUE_WORDS = (
+    "whats", "snap", "insta", "ig", "discord", "tele", "tg", "tik", "tt", "face", "fb", "messenger",
+    "kik", "signal", "twitter", "threads", "reddit", "linked", "skype", "wechat", "viber", "roblox",
+    "xbox", "psn", "steam", "twitch", "bereal", "handle", "user", "gamertag",
+)  # fmt: skip
+_CUT = re.compile(r"[^\w\s.#:=@-]|\.(?=\s)")
+_CUT_BEFORE = re.compile(r"[^\w\s.#:=@-]|(?<=\s)\.")  # the same cuts, searched in the reversed text
+_WORD_CHAR = re.compile(r"\w")
+_ASCII_SPACES = " \t\n\r\f\v"
 
 
-def _spans(text: str) -> list[tuple[int, int]]:
-    patterns = ((_LINK,) if "/" in text else ()) + ((_PHRASES, _AT_HANDLE) if _CUES.search(text) else ())
-    spans = [m.span() for p in patterns for m in p.finditer(text)]
-    if _DISCORD.search(text):
-        spans += [m.span() for m in _DISCORD_TAG.finditer(text)]
+def _cues(source: Source) -> list[int]:
+    """Where a match could be: each "@" and each word starting with a cue word."""
+    key = source.key
+    cues = find_all(key, "@")
+    for cue in _CUE_WORDS:
+        if source.has_key_word_starting(cue):
+            cues += [i for i in find_all(key, cue) if i == 0 or not _WORD_CHAR.match(key, i - 1)]
+    return sorted(cues)
+
+
+def _ends_handle(text: str, dot: int) -> bool:
+    """Whether the "." at ``dot`` closes a run of non-space characters holding an "@"."""
+    start = max(text.rfind(c, 0, dot) for c in _ASCII_SPACES) + 1
+    return "@" in text[start:dot]
+
+
+def _segment(text: str, backwards: str, cue: int) -> tuple[int, int]:
+    """The stretch between the cuts either side of ``cue``."""
+    size, end, at = len(text), len(text), cue
+    while (cut := _CUT.search(text, at)) is not None:
+        if cut.group() != "." or not _ends_handle(text, cut.start()):
+            end = cut.end() if cut.group() == "." else cut.start()
+            break
+        at = cut.end()
+    start, at = 0, size - cue
+    while (cut := _CUT_BEFORE.search(backwards, at)) is not None:
+        index = size - 1 - cut.start()
+        if cut.group() != "." or not _ends_handle(text, index):
+            start = index + 1
+            break
+        at = cut.end()
+    return start, end
+
+
+def _spans(source: Source) -> list[tuple[int, int]]:
+    text = source.text
+    spans = [m.span() for lo, hi in token_windows(text, find_all(text, "/")) for m in _LINK.finditer(text, lo, hi)]
+    cues = _cues(source)
+    if cues:
+        backwards = text[::-1]
+        segments = sorted({_segment(text, backwards, cue) for cue in cues})
+        spans += [m.span() for lo, hi in segments for p in (_PHRASES, _AT_HANDLE) for m in p.finditer(text, lo, hi)]
+    if "#" in text and "discord" in source.key_words:
+        spans += [m.span() for lo, hi in token_windows(text, find_all(text, "#")) for m in _DISCORD_TAG.finditer(text, lo, hi)]
     return sorted(spans)
 
 
-def check(inspection: Inspection, ctx: PolicyContext, settings: SocialSettings) -> list[Finding]:
+def check(
+    inspection: Inspection, ctx: PolicyContext, settings: SocialSettings, readable: Readable | None = None
+) -> list[Finding]:
     findings: list[Finding] = []
     seen: set[str] = set()
-    for source in readable_sources(inspection):
+    for source in sources_of(inspection, readable).sources:
         taken: list[tuple[int, int]] = []
-        for start, end in _spans(source.text):
+        for start, end in _spans(source):
             key = source.text[start:end].lower()
             if key in seen or any(start < e and s < end for s, e in taken):
                 continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from relay.model import Finding, Inspection, PolicyContext
+from relay.policy.text import Readable
 from relay.policy.rules.base import Rule, Settings
 
 NAME = "premoderation"
@@ -36,7 +37,9 @@ def _reasons(ctx: PolicyContext, settings: PremoderationSettings) -> list[str]:
     return reasons
 
 
-def check(inspection: Inspection, ctx: PolicyContext, settings: PremoderationSettings) -> list[Finding]:
+def check(
+    inspection: Inspection, ctx: PolicyContext, settings: PremoderationSettings, readable: Readable | None = None
+) -> list[Finding]:
     return [
         Finding(rule=NAME, action=settings.action, reason=reason, severity=settings.severity)
         for reason in _reasons(ctx, settings)

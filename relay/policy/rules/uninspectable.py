@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from relay.model import Finding, Inspection, PolicyContext
+from relay.policy.text import Readable
 from relay.policy.rules.base import Rule, Settings
 
 NAME = "uninspectable"
@@ -31,7 +32,9 @@ def _reasons(inspection: Inspection, settings: UninspectableSettings) -> list[st
     return reasons
 
 
-def check(inspection: Inspection, ctx: PolicyContext, settings: UninspectableSettings) -> list[Finding]:
+def check(
+    inspection: Inspection, ctx: PolicyContext, settings: UninspectableSettings, readable: Readable | None = None
+) -> list[Finding]:
     return [
         Finding(rule=NAME, action=settings.action, reason=reason, severity=settings.severity)
         for reason in _reasons(inspection, settings)

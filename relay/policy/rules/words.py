@@ -3,20 +3,37 @@
 Words and phrases match whole words only ("class" never matches "ass"),
 ignoring case and accents ("Suïcide" is "suicide"), in the subject, the text
 parts and the text of HTML parts. A trailing ``*`` matches any ending
-("suicid*" finds "suicidal"). Lists are tables under ``words`` in the policy
-file; a file changes a shipped list by naming it and adds a list by a new name.
+("suicid*" finds "suicidal"); brackets give choices ("(he|she|my dad) hits
+me") and an empty choice makes a word optional ("i (really |)want to die").
+Lists are tables under ``words`` in the policy file; a file changes a shipped
+list by naming it and adds a list by a new name.
+
+A phrase is looked for only when every word of some way of writing it is in
+the source's vocabulary, so an ordinary message costs set look-ups; then one
+pattern per first word finds where, as the word splitter would cut the text.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from relay.model import Action, Finding, Inspection, PolicyContext, Severity
-from relay.policy.rules.base import MAX_FINDINGS, Rule, SettingError, Settings, finding, read_dataclass
-from relay.policy.text import Source, Word, fold, fold_with_map, original_span, readable_sources, words
+from relay.policy.rules.base import (
+    MAX_FINDINGS,
+    Rule,
+    SettingError,
+    Settings,
+    finding,
+    read_dataclass,
+    sources_of,
+)
+from relay.policy.text import Readable, Source, fold, original_span
 
 NAME = "words"
 
@@ -31,24 +48,61 @@ class WordList:
     severity: Severity = Severity.NORMAL
     words: tuple[str, ...] = ()
 
+    @cached_property
+    def phrases(self) -> tuple[tuple[str, Pieces], ...]:
+        """Each phrase with its pieces, worked out once per loaded policy."""
+        return tuple((phrase, phrase_pieces(phrase)) for phrase in self.words)
+
 
 @dataclass(frozen=True)
 class WordsSettings(Settings):
     lists: tuple[WordList, ...] = ()
 
 
+# Who a young person may name when telling of harm at home (one choice).
+_PEOPLE = (
+    "he|she|they|dad|daddy|mum|mummy|mom|mommy|mother|father|stepdad|stepmum|stepmom|step dad|step mum|"
+    "step mom|brother|sister|uncle|aunt|grandad|grandpa|grandma|boyfriend|girlfriend|foster dad|foster mum|"
+    "foster mom|parents"
+)
 # The shipped lists: a starting point for staff to extend, kept short on purpose.
+# "(a|b)" is a choice and "(a |)" an optional word; config/policy.toml explains.
 DEFAULT_LISTS: dict[str, dict[str, Any]] = {
     "urgent": {
         "action": "flag",
         "severity": "urgent",
         "words": [
+            # self-harm and suicide
             "suicide", "suicidal", "kill myself", "killing myself", "end my life", "want to die",
             "wanna die", "better off dead", "self harm", "cut myself", "cutting myself",
-            "hurt myself", "overdose", "abuse", "abused", "abusing", "rape", "raped",
-            "molested", "touched me", "not safe at home", "scared to go home",
+            "hurt myself", "overdose",
+            "(kil|hurting|harm|harming|burn|burning|starve|starving) myself", "self (harming|harmed|harms)",
+            "selfharm*", "(ending|take|taking) my (own |)life", "end my own life", "end it all",
+            "(wanted|going|planning) to die", "(wish|wished) i (was|were) dead",
+            "(wish|wished) i (was|had) never (been |)born", "(wish|wished) i (wasn't|wasnt|weren't) (alive|here)",
+            "(don't|dont|do not) want to (live|be here) (anymore|any more)", "(don't|dont|do not) want to be alive",
+            "no reason to live", "nothing to live for", "(can't|cant|cannot) (go on|take it|do this) (anymore|any more)",
+            "(nobody|no one|noone|no body) (would|will|is going to|gonna) (even |)(miss|notice) me",
+            "(nobody|no one|noone|no body) (would|will) (even |)(care|notice) if i "
+            "(died|was gone|were gone|disappeared|was dead|wasn't here)",
+            "better off without me", "(took|take|taking|swallowed) (too many|all my|all the|a bunch of) pills",
+            # abuse
+            "abuse", "abused", "abusing", "rape", "raped", "molested", "touched me", "not safe at home",
+            "scared to go home", "abusive", "molesting", "molests", "(touches|touching) me", "afraid to go home",
+            f"({_PEOPLE}) (always |often |sometimes |still |)"
+            "(hits|hit|hurts|hurt|punches|punched|slaps|slapped|kicks|kicked|chokes|choked|strangles|strangled|burns|burned|burnt) me",
+            f"({_PEOPLE}) (keeps|kept|is always|was always) (hitting|hurting|punching|slapping|kicking|choking) me",
+            "(beats|beat|beating) me up",
+            "(scared|afraid|frightened|terrified) of my "
+            "(dad|mum|mom|father|mother|stepdad|stepmum|stepmom|parents|brother|uncle|boyfriend)",
+            # running away
+            "(going to|gonna|want to|wanna|wanted to|planning to|plan to|about to|decided to|i'll|i will) run away",
+            "(thinking of|thinking about|thought about|planning on) running away", "(i'm|im|i am) running away",
+            "ran away from home", "(leave|leaving|left) home (for good|forever|and never come back)",
         ],
     },
+    # The program's own urgent words (nicknames, local places, its own concerns): empty as shipped.
+    "urgent_program": {"action": "flag", "severity": "urgent", "words": []},
     "secrecy": {
         "action": "hold",
         "severity": "urgent",
@@ -82,72 +136,110 @@ def parse(table: Mapping[str, Any]) -> WordsSettings:
             raise SettingError(name, "expected a table of words ([...words.NAME] with action and words)")
         merged.setdefault(name, {}).update(values)
     lists = tuple(read_dataclass(WordList, {**values, "name": name}, f"{name}.") for name, values in merged.items())
+    for word_list in lists:
+        try:
+            word_list.phrases  # noqa: B018 - a phrase that cannot be read stops the relay at start
+        except SettingError as exc:
+            raise SettingError(f"{word_list.name}.words", exc.message) from None
     return WordsSettings(enabled=enabled, lists=tuple(wl for wl in lists if wl.enabled and wl.words))
+
+
+# The most ways one phrase may expand to ("(a|b) (c|d)" is four).
+MAX_FORMS = 4096
+_PIECES = re.compile(r"\(([^()]*)\)|[^()]+|[()]")
+
+# A phrase as pieces, each a choice of word sequences: "(he|she) hits me" is
+# ((("he",), ("she",)), (("hits", "me"),)). An empty choice is ().
+Pieces = tuple[tuple[tuple[str, ...], ...], ...]
 
 
 def _phrase_tokens(phrase: str) -> tuple[str, ...]:
     return tuple(_TOKEN.findall(fold(phrase).replace("’", "'")))
 
 
-def _matches_at(tokens: tuple[str, ...], found: tuple[Word, ...], i: int) -> bool:
-    if i + len(tokens) > len(found):
-        return False
-    for want, word in zip(tokens, found[i : i + len(tokens)]):
-        ok = word.text.startswith(want[:-1]) if want.endswith("*") else word.text == want
-        if not ok:
-            return False
-    return True
+def phrase_pieces(phrase: str) -> Pieces:
+    """The pieces of ``phrase``; brackets hold choices split by "|", and an empty choice is optional."""
+    pieces = []
+    for piece in _PIECES.finditer(phrase):
+        if piece.group() in "()":
+            raise SettingError("words", f"unbalanced brackets in {phrase!r}")
+        choices = piece.group(1).split("|") if piece.group(1) is not None else [piece.group()]
+        pieces.append(tuple(dict.fromkeys(_phrase_tokens(choice) for choice in choices)))
+    if math.prod(len(choices) for choices in pieces) > MAX_FORMS:
+        raise SettingError("words", f"{phrase!r} can be written more than {MAX_FORMS} ways")
+    return tuple(pieces)
 
 
-@dataclass(frozen=True)
-class _Scanned:
-    """A source's words, folded once and indexed by word, for every list to search."""
-
-    text: str
-    where: str
-    index: tuple[int, ...]
-    found: tuple[Word, ...]
-    positions: Mapping[str, tuple[int, ...]]
+def _forms(pieces: Pieces) -> list[tuple[str, ...]]:
+    forms = [sum(parts, ()) for parts in itertools.product(*pieces)]
+    return [form for form in dict.fromkeys(forms) if form]
 
 
-def _scan(source: Source) -> _Scanned:
-    folded, index = fold_with_map(source.text)
-    found = words(folded)
-    positions: dict[str, list[int]] = {}
-    for i, word in enumerate(found):
-        positions.setdefault(word.text, []).append(i)
-    return _Scanned(source.text, source.where, index, found, {w: tuple(p) for w, p in positions.items()})
+def phrase_forms(phrase: str) -> tuple[tuple[str, ...], ...]:
+    """Every way ``phrase`` can be written, as folded words.
+
+    "(he|she|my dad) hits me" is three forms; an empty choice makes a part
+    optional: "i (really |)want to die". A phrase without brackets is one form.
+    """
+    return tuple(_forms(phrase_pieces(phrase)))
 
 
-def _first_hit(scanned: _Scanned, phrase: str) -> tuple[int, int] | None:
-    """Where ``phrase`` first occurs, as a span of the original text."""
-    tokens = _phrase_tokens(phrase)
-    if not tokens:
+def _word_pattern(token: str) -> str:
+    """A regular expression for one whole word, as the word splitter would cut it."""
+    prefix = re.escape(token.removesuffix("*"))
+    whole = rf"{prefix}(?<!\w{prefix})(?<!\w'{prefix})"  # the literal first, so the scan can skip ahead
+    return whole + (r"\w*(?:'\w+)*" if token.endswith("*") else r"(?!\w)(?!'\w)")
+
+
+def _present(source: Source, token: str) -> bool:
+    if token.endswith("*"):
+        return source.has_word_starting(token[:-1])
+    return token in source.vocabulary
+
+
+def _first_hit(source: Source, pieces: Pieces) -> tuple[int, int] | None:
+    """Where the phrase first occurs in the source, as a span of the original text.
+
+    Only the choices whose every word is in the source's vocabulary are looked
+    for, so an ordinary message is checked with set look-ups alone.
+    """
+    present = []
+    for choices in pieces:
+        kept = tuple(choice for choice in choices if all(_present(source, token) for token in choice))
+        if not kept:
+            return None
+        present.append(kept)
+    possible = _forms(tuple(present))
+    by_first: dict[str, list[tuple[str, ...]]] = {}
+    for form in possible:
+        by_first.setdefault(form[0], []).append(form[1:])
+    hits = [m for first, rests in by_first.items() if (m := re.search(_group_pattern(first, rests), source.matchable))]
+    if not hits:
         return None
-    first = tokens[0]
-    if first.endswith("*"):
-        prefix = first[:-1]
-        candidates = sorted(i for w, at in scanned.positions.items() if w.startswith(prefix) for i in at)
-    else:
-        candidates = scanned.positions.get(first, ())
-    for i in candidates:
-        if _matches_at(tokens, scanned.found, i):
-            last = scanned.found[i + len(tokens) - 1]
-            return original_span(scanned.index, scanned.found[i].start, last.end)
-    return None
+    best = min(hits, key=lambda m: (m.start(), -m.end()))
+    return original_span(source.fold_index, *best.span())
 
 
-def check(inspection: Inspection, ctx: PolicyContext, settings: WordsSettings) -> list[Finding]:
+def _group_pattern(first: str, rests: list[tuple[str, ...]]) -> str:
+    """One pattern for the forms that start with ``first``: the literal first word leads, so the scan skips ahead."""
+    tails = sorted(("".join(r"\W+" + _word_pattern(token) for token in rest) for rest in rests), key=len, reverse=True)
+    return _word_pattern(first) + "(?:" + "|".join(tails) + ")"
+
+
+def check(
+    inspection: Inspection, ctx: PolicyContext, settings: WordsSettings, readable: Readable | None = None
+) -> list[Finding]:
     findings: list[Finding] = []
-    readable = [s for s in readable_sources(inspection) if s.where in ("subject", "text", "HTML")]
-    scanned = [_scan(source) for source in readable]
+    prose = sources_of(inspection, readable).prose
     for word_list in settings.lists:
         list_settings = Settings(action=word_list.action, severity=word_list.severity)
-        for phrase in word_list.words:
-            for source in scanned:
-                span = _first_hit(source, phrase)
+        for phrase, pieces in word_list.phrases:
+            for source in prose:
+                span = _first_hit(source, pieces)
                 if span is not None:
-                    reason = f'"{phrase}" from the {word_list.name} word list, in the {source.where}'
+                    # A phrase with choices is named by what matched: "he hits me", not every choice.
+                    named = " ".join(fold(source.text[slice(*span)]).split()) if "(" in phrase else phrase
+                    reason = f'"{named}" from the {word_list.name} word list, in the {source.where}'
                     findings.append(finding(NAME, list_settings, reason, source.text, *span))
                     break
     return findings[:MAX_FINDINGS]

@@ -1,0 +1,198 @@
+"""The rules' cheap checks lose nothing: each finds what a scan of the whole text finds.
+
+Every text rule looks only where a match can be (around cues, in clusters of
+digits, in runs without spaces). These properties compare each with the plain
+whole-text scan it replaces, on texts built from the fragments the patterns
+care about, spelled in awkward ways.
+"""
+
+import re
+
+import phonenumbers
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from phonenumbers import Leniency, PhoneMetadata, PhoneNumberFormat, PhoneNumberMatcher
+
+from relay.model import Inspection, PolicyContext
+from relay.policy.rules import contact_address, contact_email, contact_links, contact_phone, contact_social, words
+from relay.policy.text import Source, fold_with_map, original_span
+
+FRAGMENTS = [
+    " ", "  ", "\n", "\n\n", "\t", "\xa0", ",", ".", ". ", "!", "?", "'", "’", "(", ")", "[", "]", ":", "=", "-", "/",
+    "#", "@", "+", "x", "_", "\u0130", "\u0131", "\u017f", "\u212a", "é", "ß", "Ｉ", "\u200b",
+    "my", "snap", "snapchat", "is", "insta", "ig", "igloo", "discord", "name", "handle", "user", "username",
+    "add", "me", "on", "at", "follow", "dm", "hmu", "whats", "app", "whatsapp", "tik", "tok", "face", "book",
+    "jess.draws", "sk8r", "gamer#1234", "@jess", "@jess.", "wa.me/14155552671", "https://", "t.me/x", "instagram.com/x",
+    "415", "555", "2671", "415 555 2671", "+44 7911 123456", "07911 123456", "1978", "12/05", "10:30", "ext. 12",
+    "order", "#", "call", "text", "one", "two", "five", "nine", "oh", "zero", "0 7 9 1 1 1 2 3 4 5 6",
+    "42", "221B", "Maple", "Street", "st", "Apt", "3", "Baker", "oak", "lane", "live", "address", "meet", "come", "over",
+    "to", "sam", "gmail", "dot", "com", "(at)", "[dot]", "sam@gmail.com", ".com", "co", "uk", "flickr",
+    "zoom.us", "zoom.us/j/1", "ZOOM.US", "drive.google.com/x", "icloud.com/sharedalbum/x", "box.com", "www.",
+    "kill", "myself", "killing", "don't", "dont", "tell", "your", "parents", "suicide", "Suïcide", "fuck", "fucking",
+    "he", "hits", "run", "away", "going", "nobody", "would", "miss",
+]  # fmt: skip
+TEXTS = st.lists(st.sampled_from(FRAGMENTS), max_size=40).map("".join) | st.text(max_size=80)
+SOURCES = TEXTS.map(lambda text: Source("text", text))
+CHECKS = settings(max_examples=400, deadline=None)
+
+
+def spans(matches):
+    return [m.span() for m in matches]
+
+
+@CHECKS
+@given(SOURCES)
+def test_social_segments_find_what_the_whole_text_holds(source):
+    s = contact_social
+    text = source.text
+    whole = [m.span() for p in (s._LINK, s._PHRASES, s._AT_HANDLE) for m in p.finditer(text)]
+    if re.search(r"\bdiscord\b", text, re.IGNORECASE):
+        whole += spans(s._DISCORD_TAG.finditer(text))
+    assert s._spans(source) == sorted(whole)
+
+
+@CHECKS
+@given(SOURCES)
+@example(Source("text", "sam@gmail.com\xa0@jess"))  # a space the backward look does not know
+def test_email_windows_find_what_the_whole_text_holds(source):
+    for pattern in (contact_email._PLAIN, contact_email._SPELLED):
+        assert spans(contact_email._matches(source, pattern)) == spans(pattern.finditer(source.text))
+
+
+@CHECKS
+@given(SOURCES)
+def test_address_anchors_find_what_the_whole_text_holds(source):
+    a, text = contact_address, source.text
+    whole = spans(a._STRICT.finditer(text))
+    whole += [m.span() for intro in a._INTRODUCED.finditer(text) if (m := a._ANY_CASE.match(text, intro.end()))]
+    assert a._spans(source) == whole
+
+
+@CHECKS
+@given(SOURCES)
+def test_link_windows_find_what_the_whole_text_holds(source):
+    services = contact_links.DEFAULT_SERVICES
+
+    def listed(matches):
+        return [m.span() for m in matches if contact_links._service(m.group(1), m.group(2) or "", services)]
+
+    assert listed(contact_links._links(source, services)) == listed(contact_links._URL.finditer(source.text))
+
+
+def _whole_text_phone_spans(text, region):
+    """The rule as it scanned before: the library over the whole text, then spaced and spelled digits."""
+    p = contact_phone
+    found = []
+    for match in PhoneNumberMatcher(text, region, leniency=Leniency.POSSIBLE):
+        before = text[max(0, match.start - 40) : match.start]
+        if p._REFERENCE.search(before):
+            continue
+        if phonenumbers.is_valid_number(match.number) or p._CUE.search(before):
+            found.append((match.start, match.end, phonenumbers.format_number(match.number, PhoneNumberFormat.E164)))
+    for match in p._SPACED_DIGITS.finditer(text):
+        digits = re.sub(r"\D", "", match.group())
+        counting = all(int(b) - int(a) == 1 for a, b in zip(digits, digits[1:]))
+        if not counting and not p._REFERENCE.search(text[max(0, match.start() - 40) : match.start()]):
+            found.append((match.start(), match.end(), digits))
+    for match in p._SPELLED.finditer(text):
+        digits = "".join(p._DIGIT_WORDS[w.lower()] for w in re.findall(r"[a-z]+", match.group(), re.I))
+        found.append((match.start(), match.end(), digits))
+    return found
+
+
+PHONE_TEXTS = st.lists(
+    st.sampled_from(FRAGMENTS + ["0", "1", "7", "2026", "(415)", "555-2671", "+1", "+49 30 12", "011 44", " " * 40]),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(PHONE_TEXTS, st.sampled_from(["US", "GB", "DE", "IE", "FR", "AR"]))
+def test_phone_clusters_find_what_the_whole_text_holds(text, region):
+    p = contact_phone
+    source = Source("text", text)
+    clusters = p.digit_clusters(source)
+    found = [
+        s for lo, hi, digits in clusters
+        if digits >= 2 and p._might_hold_number(text, lo, hi, p.fewest_digits(region))
+        for s in p._matcher_spans(text, region, lo, hi)
+    ]  # fmt: skip
+    assert found + p._obfuscated_spans(source, clusters) == _whole_text_phone_spans(text, region)
+
+
+def test_the_fewest_digits_after_a_country_code_agrees_with_the_library():
+    fewest = []
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        metadata = PhoneMetadata.metadata_for_region(region)
+        desc = metadata.general_desc
+        lengths = [n for n in (*(desc.possible_length or ()), *(desc.possible_length_local_only or ())) if n > 0]
+        fewest += [len(str(metadata.country_code)) + min(lengths)] if lengths else []
+    assert contact_phone.FEWEST_WITH_COUNTRY_CODE <= min(fewest)
+
+
+def _word_hit(text, forms):
+    """The word rule as it matched before: split the folded text into words, then walk them."""
+    folded, index = fold_with_map(text)
+    found = [(m.start(), m.end(), m.group().replace("’", "'")) for m in re.finditer(r"\w+(?:['’]\w+)*", folded)]
+    best = None
+    for tokens in forms:
+        for i in range(len(found) - len(tokens) + 1):
+            window = found[i : i + len(tokens)]
+            ok = all(w[2].startswith(t[:-1]) if t.endswith("*") else w[2] == t for t, w in zip(tokens, window))
+            if ok:
+                span = original_span(index, window[0][0], window[-1][1])
+                best = span if best is None or span[0] < best[0] else best
+                break
+    return best
+
+
+PHRASES = [
+    "kill myself", "don't tell your parents", "fuck*", "suicide", "(he|she) hits me", "i (really |)want to die",
+    "(going to|gonna) run away", "nobody would miss me", "my snap", "self harm*", "ig",
+]  # fmt: skip
+
+
+@CHECKS
+@given(TEXTS, st.sampled_from(PHRASES))
+def test_word_lookups_find_what_walking_the_words_finds(text, phrase):
+    pieces = words.phrase_pieces(phrase)
+    hit = words._first_hit(Source("text", text), pieces)
+    expected = _word_hit(text, words.phrase_forms(phrase))
+    if expected is None or hit is None:
+        assert hit == expected
+    else:  # where two forms start together either may be shown, so only the start must agree
+        assert hit[0] == expected[0]
+
+
+def test_the_shared_sources_are_what_each_rule_sees_alone():
+    inspection = Inspection(
+        subject="add me on insta",
+        texts=("call 415 555 2671, or sam@gmail.com",),
+        htmls=('<p>I live at 42 Maple Street</p><a href="https://zoom.us/j/1">join</a>',),
+    )
+    from relay.policy.engine import evaluate
+    from relay.policy.loader import parse_policy
+    from relay.policy.rules import RULES
+    from relay.policy.text import Readable
+
+    policy = parse_policy("").default
+    ctx = PolicyContext()
+    alone = [f for rule in RULES for f in rule.check(inspection, ctx, policy.settings(rule.name))]
+    shared = [f for rule in RULES for f in rule.check(inspection, ctx, policy.settings(rule.name), Readable.of(inspection))]
+    assert alone == shared == list(evaluate(inspection, ctx, policy).findings)
+    assert {f.rule for f in shared} >= {"contact_social", "contact_phone", "contact_email", "contact_address", "contact_links"}
+
+
+@pytest.mark.parametrize("char", ["\u0130", "\u0131", "\u017f", "\u212a"])
+def test_the_key_spells_case_insensitive_look_alikes_as_ascii(char):
+    letter = next(c for c in "abcdefghijklmnopqrstuvwxyz" if re.fullmatch(c, char, re.IGNORECASE))
+    assert Source("text", char).key == letter
+
+
+def test_no_other_character_matches_an_ascii_letter_case_insensitively():
+    others = [
+        chr(c) for c in range(0x80, 0x3000)
+        if re.fullmatch("[a-z]", chr(c), re.IGNORECASE) and Source("t", chr(c)).key == chr(c)
+    ]  # fmt: skip
+    assert others == []
