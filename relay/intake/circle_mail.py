@@ -24,7 +24,7 @@ from relay.intake.classify import Target
 from relay.intake.context import IntakeContext
 from relay.intake.recipients import CircleInfo, CircleRecipient
 from relay.intake.participant_mail import StoreMessage as _PairingStore
-from relay.intake.participant_mail import judge, policy_context, screen, snapshot, status_findings, store_and_answer
+from relay.intake.participant_mail import judge, policy_context, screen, snapshot, store_and_answer
 from relay.outbound.message_ids import new_message_id
 from relay.smtp import replies
 from relay.smtp.replies import Reply
@@ -83,14 +83,14 @@ class CircleRoute:
         recipients = tuple(c.recipient for c in txn.recipients)
         snap, count = await ctx.db.read(lambda s: (snapshot(s.connection(), sender, None), circles.count_messages(s, circle.id)))
         policy = ctx.policies.for_program(snap.program_name)
-        policy_ctx = policy_context(snap, sender, recipients, ctx.domain)
+        policy_ctx = policy_context(snap, sender, recipients, ctx.domain, auth)
         # A circle's first messages count like a new pairing's; its own address is known, not contact data.
         policy_ctx = replace(
             policy_ctx,
             pairing_message_count=count,
             known_addresses=policy_ctx.known_addresses | {f"{circle.alias}@{ctx.domain}"},
         )
-        verdict = await judge(ctx, inspection, policy_ctx, policy, status_findings(snap) + extra_findings, auth)
+        verdict = await judge(ctx, inspection, policy_ctx, policy, extra_findings)
         if isinstance(verdict, Reply):
             return verdict
         copies = [(c, new_message_id(ctx.domain, ctx.token())) for c in txn.recipients if c.mode == "each"]

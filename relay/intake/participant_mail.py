@@ -24,9 +24,10 @@ from relay.intake.accept import Transaction
 from relay.intake.classify import Target
 from relay.intake.context import IntakeContext
 from relay.intake.recipients import PairRecipient
-from relay.intake.sender import auth_refusal
+from relay.intake.sender import SenderVerdict, auth_refusal
 from relay.outbound.message_ids import new_message_id
 from relay.policy.engine import evaluate
+from relay.policy.rules import sender_authentication
 from relay.smtp import replies
 from relay.smtp.replies import Reply
 from relay.store import lookups, messages
@@ -73,8 +74,8 @@ class ParticipantRoute:
         pairing_id = txn.recipients[0].pairing_id
         snap = first.facts or await ctx.db.read(lambda s: snapshot(s.connection(), sender, pairing_id))
         policy = ctx.policies.for_program(snap.program_name)
-        policy_ctx = policy_context(snap, sender, recipients, ctx.domain)
-        verdict = await judge(ctx, inspection, policy_ctx, policy, status_findings(snap) + extra_findings, auth)
+        policy_ctx = policy_context(snap, sender, recipients, ctx.domain, auth)
+        verdict = await judge(ctx, inspection, policy_ctx, policy, extra_findings)
         if isinstance(verdict, Reply):
             return verdict
         copies = [(r, new_message_id(ctx.domain, ctx.token())) for r in txn.recipients]
@@ -120,16 +121,20 @@ async def screen(ctx: IntakeContext, txn: Transaction, raw: bytes, inspection: m
     return None, findings, auth
 
 
-async def judge(ctx: IntakeContext, inspection, policy_ctx, policy, findings: list[model.Finding], auth) -> model.Verdict | Reply:
-    """The policy's verdict, with what the screen found; a failed authentication refuses or holds."""
+async def judge(ctx: IntakeContext, inspection, policy_ctx, policy, findings: list[model.Finding]) -> model.Verdict | Reply:
+    """The policy table's verdict, with what the data checks found.
+
+    Suspended senders, pairings on hold and failed sender checks are rules in
+    the table like any other; a failed check that refuses answers with the
+    check's own reply (550 5.7.2x) and nothing is stored.
+    """
     # The rules are CPU work (phone matching on a long text takes a while): off the event loop,
     # on the CPU executor, so they never wait behind the store's threads.
     loop = asyncio.get_running_loop()
     found = list((await loop.run_in_executor(ctx.cpu, evaluate, inspection, policy_ctx, policy)).findings) + findings
-    if auth.verdict == "fail":
-        if not getattr(policy, "hold_on_auth_failure", False):
-            return auth_refusal(auth, strict=False)
-        found.append(model.Finding("sender-authentication", model.Action.HOLD, auth.reason))
+    refused = sender_authentication.refusal(found, policy_ctx)
+    if refused is not None:
+        return Reply(refused.code, refused.enhanced, refused.text)
     return model.Verdict.combine(found)
 
 
@@ -169,7 +174,8 @@ def snapshot(conn: Connection, sender: model.Participant, pairing_id: int | None
 
 
 def policy_context(
-    snap: model.PairingFacts, sender: model.Participant, recipients: tuple[model.Participant, ...], domain: str
+    snap: model.PairingFacts, sender: model.Participant, recipients: tuple[model.Participant, ...], domain: str,
+    auth: SenderVerdict,
 ) -> model.PolicyContext:
     known = {sender.email, f"{sender.alias}@{domain}"}
     for r in recipients:
@@ -182,16 +188,13 @@ def policy_context(
         pairing_message_count=snap.pairing_count,
         known_addresses=frozenset(known),
         relay_domain=domain,
+        sender_status=snap.sender_status,
+        pairing_on_hold=snap.pairing_on_hold,
+        auth_verdict=auth.verdict,
+        auth_reason=auth.reason,
+        auth_smtp_code=auth.smtp_code,
+        auth_enhanced=auth.enhanced,
     )
-
-
-def status_findings(snap: model.PairingFacts) -> list[model.Finding]:
-    found = []
-    if snap.sender_status == "suspended":
-        found.append(model.Finding("suspended-sender", model.Action.HOLD, "the sender is suspended by a moderator"))
-    if snap.pairing_on_hold:
-        found.append(model.Finding("pairing-on-hold", model.Action.HOLD, "a moderator asked to hold this pairing's messages"))
-    return found
 
 
 class StoreMessage:
