@@ -114,6 +114,7 @@ def _child(source: str, rounds: int) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": source}
     command = [sys.executable, os.path.abspath(__file__), "--json", "--rounds", str(rounds)]
     out = subprocess.run(command, env=env, cwd=source, capture_output=True, text=True, check=True)
+    sys.stderr.write(out.stderr)  # a case with findings says so
     child = json.loads(out.stdout)
     if not child["source"].startswith(source):
         sys.exit(f"the run for {source} imported {child['source']} instead")

@@ -1,8 +1,11 @@
 """The policy engine: runs the ordered rules over one message and combines a verdict.
 
 Pure: a frozen Inspection, PolicyContext and Policy in, a Verdict out. The
+message's readable sources are worked out once and shared by every rule. The
 strongest action among the findings wins; with no findings the message is
-delivered.
+delivered. Decisions taken before the message came (a suspended sender, a
+pairing on hold, a failed sender check) arrive in the context and are rules
+of the same table.
 """
 
 from __future__ import annotations
