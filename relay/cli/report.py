@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict
 
 from relay.cli.base import Context, emit, table
@@ -21,12 +20,6 @@ def register(sub) -> None:
     responses.set_defaults(func=run_responses)
 
 
-def natural_key(text: str) -> tuple:
-    """"Mentor 2" before "Mentor 10": runs of digits compare as numbers, the rest without regard to case."""
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part.casefold())
-                 for part in re.split(r"(\d+)", text) if part)
-
-
 def run_responses(args, ctx: Context) -> int:
     since = parse_moment(args.since) if args.since else None
 
@@ -34,7 +27,7 @@ def run_responses(args, ctx: Context) -> int:
         program = directory.get_program(session, args.program or ctx.settings.program)
         return [asdict(f) for f in care.response_figures(session, program.id, since)]
 
-    rows = sorted(ctx.run(work), key=lambda r: natural_key(r["mentor"]))
+    rows = ctx.run(work)  # in natural order: "Mentor 2" before "Mentor 10"
     for row in rows:
         row["waiting"] = list(row["waiting"])
     emit(args.json, rows, lambda: table(

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select as sa_select
 from sqlmodel import Session, select
 
+from relay.ordering import natural_key
 from relay.program_settings import load as load_program_settings
 from relay.scheduler import digests, reminders
 from relay.store.tables import Delivery, Message, Pairing, Participant, Program, Reminder
@@ -195,7 +196,7 @@ def response_figures(session: Session, program_id: int | None, since: datetime |
             sent = sent.where(Reminder.sent_at >= since)
         result.append(digests.figures(handle(session, mentor_id), pairs, session.execute(sent).scalar_one(),
                                       tuple(waiting_lines.get(mentor_id, ()))))
-    return sorted(result, key=lambda f: f.mentor.lower())
+    return sorted(result, key=lambda f: natural_key(f.mentor))  # "Mentor 2" before "Mentor 10"
 
 
 def closing_pairings(session: Session) -> list[Pairing]:

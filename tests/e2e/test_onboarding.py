@@ -35,6 +35,12 @@ PAIRS = f"\ufeffmentor_email,mentee_email\r\n{SAM},{JO}\r\n{ALEX},{RIA}\r\n".enc
 
 
 @pytest.fixture
+def world(pg_world):
+    """The whole relay, on SQLite and (when configured) PostgreSQL."""
+    return pg_world
+
+
+@pytest.fixture
 def relayctl(world, monkeypatch, capsys):
     """relayctl's own entry point on the test relay's store; returns (exit code, stdout, stderr)."""
     cli_env(world, monkeypatch)
