@@ -31,7 +31,7 @@ class Choice:
 
 SPEC: dict[str, Choice] = {
     "escalate": Choice(bool, "tell coordinators when two reminders to a mentor did not help"),
-    "mentee_window_factor": Choice(float, "mentees waiting on their mentor's message get this many windows", minimum=1),
+    "mentee_window_factor": Choice(float, "with remind_mentees, a mentee is nudged after this many windows", minimum=1),
     "remind_mentees": Choice(bool, "also remind mentees, gently, when a mentor waits on them"),
     "quiet_pairing_days": Choice(int, "a pairing silent this many days is named in the daily digest", minimum=1),
     "strip_remote_images": Choice(bool, "remove remote images from copies (kept equal to the policy file's setting)"),
