@@ -100,6 +100,7 @@ def test_a_misspelt_program_is_an_error_and_programs_are_added_explicitly(enroll
     code, _, err = enrolled("participant", "add", "kai@example.net", "--role", "mentee", "--handle", "Kai",
                             "--program", "defualt")
     one_line(code, err, "no program named 'defualt'", "program add")
+    one_line(*enrolled("circle", "add", "college-apps", "--handle", "Apps", "--program", "defualt")[::2], "no program named")
     assert [p["name"] for p in json.loads(enrolled("program", "list", "--json")[1])] == ["default"]
     assert enrolled("program", "add", "spring", "--timezone", "Europe/London")[0] == 0
     one_line(*enrolled("program", "add", "spring")[::2], "already a program named 'spring'")
