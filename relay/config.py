@@ -7,6 +7,7 @@ points and the result is passed down. Every setting is documented in
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -16,6 +17,20 @@ from dotenv import dotenv_values
 
 SENDER_AUTH_MODES = ("dmarc", "authres", "none")
 SMARTHOST_TLS_MODES = ("starttls", "tls", "none")
+
+
+# Every RELAY_* name the relay reads. Anything else starting with RELAY_ is a
+# warning at start: a misspelt setting would otherwise be a silent default.
+KNOWN_VARIABLES = frozenset(
+    """RELAY_DATA_DIR RELAY_DATABASE_URL RELAY_DOMAIN RELAY_LISTEN RELAY_SMARTHOST RELAY_SMARTHOST_TLS
+    RELAY_SMARTHOST_USER RELAY_SMARTHOST_PASSWORD RELAY_MAILDIR RELAY_POLICY RELAY_SENDER_AUTH RELAY_AUTHSERV_ID
+    RELAY_TRUSTED_PEERS RELAY_DKIM_SELECTOR RELAY_DKIM_KEY RELAY_TLS_CERT RELAY_TLS_KEY RELAY_MAX_MESSAGE_SIZE
+    RELAY_MAX_RECIPIENTS RELAY_MAX_HEADER_SIZE RELAY_MAX_MIME_DEPTH RELAY_MAX_LINE_LENGTH
+    RELAY_MAX_CONNECTIONS_PER_PEER RELAY_MAX_FAILED_RECIPIENTS RELAY_MESSAGES_PER_HOUR RELAY_WORKERS
+    RELAY_PROCESSES RELAY_PROGRAM RELAY_METRICS_LISTEN RELAY_LOG_FORMAT
+    RELAY_TEMPLATES RELAY_TEST_DATABASE_URL""".split()
+)  # the last line: the template folder (relay.notices) and the test suite's database
+DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres")
 
 
 class ConfigError(ValueError):
@@ -54,6 +69,7 @@ class Settings:
     processes: int = 1  # relay processes sharing the listening socket
     program: str = "default"
     extra: Mapping[str, str] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()  # one line each, shown once at start by the entry point
 
     @property
     def secret_path(self) -> Path:
@@ -70,11 +86,19 @@ class Settings:
         return replace(self, **changes)
 
 
-def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | Path | None = ".env") -> Settings:
-    """Read settings: the process environment wins over ``.env``."""
+def load_settings(
+    environ: Mapping[str, str] | None = None, dotenv_path: str | Path | None = ".env", required: bool = False
+) -> Settings:
+    """Read settings: the process environment wins over ``.env``.
+
+    A missing ``dotenv_path`` is fine for the default ``.env``; with ``required``
+    (a file the operator named) it is an error.
+    """
     values: dict[str, str] = {}
     if dotenv_path and Path(dotenv_path).is_file():
         values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    elif dotenv_path and required:
+        raise ConfigError(f"--env-file names no readable file: {dotenv_path}")
     values.update(os.environ if environ is None else environ)
     return settings_from_mapping(values)
 
@@ -98,6 +122,10 @@ def settings_from_mapping(env: Mapping[str, str]) -> Settings:
         raise ConfigError(f"RELAY_SMARTHOST_TLS must be one of {', '.join(SMARTHOST_TLS_MODES)}")
     selector = get("RELAY_DKIM_SELECTOR", "relay")
     policy = get("RELAY_POLICY")
+    if policy and not Path(policy).is_file():
+        raise ConfigError(f"RELAY_POLICY names no readable file: {policy}")
+    database_url = get("RELAY_DATABASE_URL") or f"sqlite:///{data_dir / 'relay.db'}"
+    _check_database_url(database_url)
     tls_cert, tls_key = get("RELAY_TLS_CERT"), get("RELAY_TLS_KEY")
     if bool(tls_cert) != bool(tls_key):
         raise ConfigError("RELAY_TLS_CERT and RELAY_TLS_KEY must be set together")
@@ -110,7 +138,7 @@ def settings_from_mapping(env: Mapping[str, str]) -> Settings:
         raise ConfigError("RELAY_SENDER_AUTH=authres needs RELAY_AUTHSERV_ID and RELAY_TRUSTED_PEERS")
     return Settings(
         data_dir=data_dir,
-        database_url=get("RELAY_DATABASE_URL") or f"sqlite:///{data_dir / 'relay.db'}",
+        database_url=database_url,
         domain=domain,
         listen_host=host,
         listen_port=port,
@@ -139,7 +167,28 @@ def settings_from_mapping(env: Mapping[str, str]) -> Settings:
         processes=_int(get, "RELAY_PROCESSES", 1, minimum=1),
         program=get("RELAY_PROGRAM", "default"),
         extra={k: v for k, v in env.items() if k.startswith("RELAY_")},
+        warnings=unknown_variables(env),
     )
+
+
+def unknown_variables(env: Mapping[str, str]) -> tuple[str, ...]:
+    """A warning line for each RELAY_* name the relay does not read, with the likely intended one."""
+    lines = []
+    for key in sorted(k for k in env if k.startswith("RELAY_") and k not in KNOWN_VARIABLES):
+        close = difflib.get_close_matches(key, sorted(KNOWN_VARIABLES), n=1, cutoff=0.8)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        lines.append(f"unknown setting {key} is ignored{hint}")
+    return tuple(lines)
+
+
+def _check_database_url(url: str) -> None:
+    """Only the stores the relay ships drivers for; anything else is one clear line, not an import error."""
+    scheme = url.partition(":")[0].lower()
+    family, _, driver = scheme.partition("+")
+    if family not in DATABASE_SCHEMES or driver not in ("", "pysqlite", "psycopg"):
+        raise ConfigError(
+            f"RELAY_DATABASE_URL must start with sqlite:/// or postgresql:// (the drivers the relay ships), not {scheme}://"
+        )
 
 
 def _int(get, key: str, default: int, minimum: int) -> int:

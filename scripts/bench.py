@@ -159,7 +159,7 @@ async def measure_relay(args, workdir: Path) -> dict:
     relayctl(env, "participant", "add", MENTOR, "--role", "mentor", "--handle", "Mentor")
     relayctl(env, "participant", "add", MENTEE, "--role", "mentee", "--handle", "Mentee")
     alias = json.loads(relayctl(env, "participant", "list", "--json"))[0]["alias"]
-    relayctl(env, "pair", MENTOR, MENTEE)
+    relayctl(env, "pair", MENTOR, MENTEE, "--no-welcome")  # the sink counts forwards only
     process = subprocess.Popen([sys.executable, "-m", "relay.cli.main", "serve"], env=env, cwd=ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:

@@ -17,12 +17,13 @@ def plan_digests(session: Session, now: datetime) -> list[jobs.Planned]:
     for program in session.exec(_programs()):
         for person in care.staff_of(session, program.id, ("moderator", "coordinator")):
             tz = person.timezone or program.timezone
+            # The first digest is the next one at the documented hour after enrolment, not one at once.
             day, due = digests.daily_due(now, tz)
-            if due <= now:
+            if person.created_at <= due <= now:
                 planned.append(jobs.Planned(f"digest:daily:{person.id}:{day}", "digest", due,
                                             {"participant_id": person.id, "period": "daily"}))
             week, monday = digests.weekly_due(now, tz)
-            if person.role == "coordinator" and monday <= now:
+            if person.role == "coordinator" and person.created_at <= monday <= now:
                 planned.append(jobs.Planned(f"digest:weekly:{person.id}:{week}", "digest", monday,
                                             {"participant_id": person.id, "period": "weekly"}))
     return planned

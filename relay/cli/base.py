@@ -25,7 +25,8 @@ class CliError(Exception):
 
 
 class Context:
-    def __init__(self, env_file: str = ".env", clock: Clock | None = None) -> None:
+    def __init__(self, env_file: str | None = None, clock: Clock | None = None) -> None:
+        """``env_file``: a settings file the operator named (it must exist); None reads ``.env`` if present."""
         self.env_file = env_file
         self.clock: Clock = clock or SystemClock()
         self._settings: Settings | None = None
@@ -34,7 +35,9 @@ class Context:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            self._settings = load_settings(dotenv_path=self.env_file)
+            self._settings = load_settings(dotenv_path=self.env_file or ".env", required=self.env_file is not None)
+            for warning in self._settings.warnings:
+                stderr(f"relayctl: warning: {warning}")
         return self._settings
 
     @property
@@ -50,6 +53,15 @@ class Context:
 
     def run(self, work: Callable[[Session], T]) -> T:
         return self.db.run_sync(work)
+
+    def dry_run(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in one transaction that is always rolled back: nothing it writes is kept."""
+        with Session(self.db.engine, expire_on_commit=False) as session:
+            session.begin()
+            try:
+                return work(session)
+            finally:
+                session.rollback()
 
     def close(self) -> None:
         if self._db is not None:

@@ -50,7 +50,7 @@ def run_add(args, ctx: Context) -> int:
     now = ctx.clock.now()
 
     def work(session):
-        program = directory.get_or_create_program(session, args.program or settings.program, now)
+        program = directory.get_program(session, args.program or settings.program)  # programs are added explicitly
         row = circles.add_circle(session, program, name, handle, now, lambda: secrets.token_bytes(16))
         return {"id": row.id, "name": row.name, "handle": row.handle,
                 "alias": f"{row.alias}@{settings.domain}", "program": program.name}

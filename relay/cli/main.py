@@ -2,7 +2,7 @@
 
 One module per command group; each registers its sub-commands in
 ``COMMANDS``. Every error is one clear line on stderr and a non-zero exit,
-never a traceback.
+never a traceback; output cut short by a closed pipe (``| head``) ends quietly.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from relay.cli.base import CliError, Context
@@ -28,24 +29,58 @@ COMMANDS = [
     "relay.cli.circles",
 ]
 
+BROKEN_PIPE_EXIT = 141  # what a shell reports for a command stopped by SIGPIPE
+
+
+class Parser(argparse.ArgumentParser):
+    """No abbreviated options: ``--rol`` must not quietly mean ``--role``."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):
+        # argparse prints the usage block first; one line is the contract.
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError, version as installed
+
+    try:
+        return installed("mentor-relay")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="relayctl",
         description="Run and administer mentor-relay. Settings come from the environment and .env "
         "(see config/relay.env.example).",
     )
-    parser.add_argument("--env-file", default=".env", help="settings file to read (default: .env)")
+    parser.add_argument("--version", action="version", version=f"relayctl (mentor-relay) {version()}")
+    parser.add_argument("--env-file", default=None, help="settings file to read; it must exist (default: .env if present)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=Parser)
     for name in COMMANDS:
         importlib.import_module(name).register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _run(argv)
+    except BrokenPipeError:
+        return _quiet_after_broken_pipe()
+
+
+def _run(argv: list[str] | None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help, --version, or a usage error already printed in one line
+        return stop.code if isinstance(stop.code, int) else 2
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO if args.command == "serve" else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -56,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args, context) or 0
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        raise
     except CliError as error:
         print(f"relayctl: error: {error}", file=sys.stderr)
         return error.exit_code
@@ -67,18 +104,37 @@ def main(argv: list[str] | None = None) -> int:
         context.close()
 
 
+def _quiet_after_broken_pipe() -> int:
+    """The reader went away (``relayctl … | head``): stop without a word.
+
+    Python would flush stdout again at exit and complain; pointing it at
+    /dev/null first keeps that quiet too.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (tests capture it)
+        pass
+    return BROKEN_PIPE_EXIT
+
+
 def describe(error: Exception) -> str:
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
     from relay.addresses import AddressError
     from relay.config import ConfigError
+    from relay.program_settings import SettingError
     from relay.store.directory import DirectoryError
 
-    if isinstance(error, (ConfigError, AddressError, DirectoryError, FileNotFoundError, ValueError)):
+    if isinstance(error, (ConfigError, AddressError, DirectoryError, SettingError, FileNotFoundError, ValueError)):
         return str(error)
     if isinstance(error, OperationalError):
-        return f"the database could not be used ({str(error.orig).strip()}); check RELAY_DATABASE_URL"
-    return f"{type(error).__name__}: {error}"
+        first = str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else type(error.orig).__name__
+        return f"the database could not be used ({first}); check RELAY_DATABASE_URL"
+    if isinstance(error, (NoSuchModuleError, ArgumentError, ModuleNotFoundError)):
+        return f"the database driver is not available ({error}); use a sqlite:/// or postgresql:// RELAY_DATABASE_URL"
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
 if __name__ == "__main__":

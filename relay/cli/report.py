@@ -27,7 +27,7 @@ def run_responses(args, ctx: Context) -> int:
         program = directory.get_program(session, args.program or ctx.settings.program)
         return [asdict(f) for f in care.response_figures(session, program.id, since)]
 
-    rows = ctx.run(work)
+    rows = ctx.run(work)  # in natural order: "Mentor 2" before "Mentor 10"
     for row in rows:
         row["waiting"] = list(row["waiting"])
     emit(args.json, rows, lambda: table(

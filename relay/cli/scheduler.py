@@ -1,20 +1,32 @@
-"""relayctl scheduler tick and jobs: run the scheduler once (cron, tests) and see what is planned."""
+"""relayctl scheduler tick and jobs: run the scheduler once (cron, tests), preview a later moment, see what is planned."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
+from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
 
 from relay.cli.base import CliError, Context, emit, table, when
 from relay.clock import FixedClock, as_utc
 from relay.store import jobs
 
+# A moment this far past the system clock is "the future": previewed, never sent early.
+FUTURE_SLACK = timedelta(minutes=1)
+
 
 def register(sub) -> None:
     group = sub.add_parser("scheduler", help="reminders, digests and closures")
     commands = group.add_subparsers(dest="scheduler_command", metavar="ACTION", required=True)
-    tick = commands.add_parser("tick", help="plan and run every job due now (or at --at), once")
-    tick.add_argument("--at", default=None, metavar="ISO-8601", help="run as of this moment (default: now)")
+    tick = commands.add_parser(
+        "tick", help="plan and run every job due now (or at --at), once",
+        description="Plan and run every job due as of now, once. With --at in the past (catching up) the jobs "
+        "run and their mail is queued. With --at in the future, or with --dry-run, nothing is sent or "
+        "recorded: the tick is a dry run that lists what would be sent at that moment.",
+    )
+    tick.add_argument("--at", default=None, metavar="ISO-8601",
+                      help="as of this moment (default: now); a future moment is a dry run")
+    tick.add_argument("--dry-run", action="store_true", help="list what would be sent; send and record nothing")
     tick.set_defaults(func=run_tick)
     listing = commands.add_parser("jobs", help="list pending, running and failed jobs")
     listing.add_argument("--json", action="store_true")
@@ -32,13 +44,59 @@ def run_tick(args, ctx: Context) -> int:
     from relay.composition import build_scheduler
     from relay.notices import environment
 
-    at = parse_moment(args.at) if args.at else ctx.clock.now()
+    now = ctx.clock.now()
+    at = parse_moment(args.at) if args.at else now
     # Only what the scheduler needs: the store and the templates. What it queues is
     # delivered by the running relay's outbound workers.
     scheduler = build_scheduler(ctx.db, FixedClock(at), environment(), ctx.settings.domain)
+    if args.dry_run or at > now + FUTURE_SLACK:
+        return preview(ctx, scheduler, at, future=at > now + FUTURE_SLACK)
     ran = asyncio.run(scheduler.tick(at))
     print(f"ran {ran} job{'s' if ran != 1 else ''} due as of {at.isoformat()}")
     return 0
+
+
+def preview(ctx: Context, scheduler, at: datetime, future: bool) -> int:
+    """Plan and run the due jobs in one transaction that is rolled back, and list the mail they would queue."""
+    outcome = ctx.dry_run(lambda session: _rehearse(session, scheduler, at))
+    why = "in the future" if future else "a dry run"
+    print(f"dry run as of {at.isoformat()} ({why}): nothing was sent or recorded")
+    for line in outcome["lines"]:
+        print(f"  {line}")
+    print(f"{outcome['jobs']} job(s) would run and {outcome['mail']} message(s) would be sent"
+          + ("; they go out when a tick runs at that time" if future else ""))
+    return 0
+
+
+def _rehearse(session, scheduler, at: datetime) -> dict:
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from relay.cli.main import describe
+    from relay.store.tables import Delivery, Job, Participant
+
+    before = session.exec(select(func.max(Delivery.id))).one() or 0
+    for planner in scheduler.planners:
+        with session.begin_nested():
+            jobs.ensure_planned(session, planner(session, at))
+    due = session.exec(select(Job).where(Job.status == "pending", Job.due_at <= at).order_by(Job.due_at, Job.id)).all()
+    lines, ran = [], 0
+    for job in due:
+        handler = scheduler.handlers.get(job.kind)
+        try:
+            with session.begin_nested():
+                if handler is None:
+                    raise LookupError(f"no handler for jobs of kind {job.kind!r}")
+                handler(session, job, at)
+            ran += 1
+        except Exception as error:  # noqa: BLE001 - a preview reports, it does not stop
+            lines.append(f"job {job.id} ({job.kind}) would fail: {describe(error)}")
+    queued = session.exec(select(Delivery).where(Delivery.id > before).order_by(Delivery.id)).all()
+    for delivery in queued:
+        person = session.get(Participant, delivery.recipient_id) if delivery.recipient_id else None
+        subject = BytesHeaderParser(policy=default_policy).parsebytes(delivery.content or b"").get("Subject", "")
+        lines.append(f"{delivery.kind} to {person.handle if person else 'staff'}: {str(subject)!r}")
+    return {"lines": lines, "jobs": ran, "mail": len(queued)}
 
 
 def run_jobs(args, ctx: Context) -> int:

@@ -6,12 +6,13 @@ in ``relay.scheduler``; none of them commits.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select as sa_select
 from sqlmodel import Session, select
 
+from relay.ordering import natural_key
+from relay.program_settings import load as load_program_settings
 from relay.scheduler import digests, reminders
 from relay.store.tables import Delivery, Message, Pairing, Participant, Program, Reminder
 
@@ -21,11 +22,8 @@ REACHED = ("delivered", "partial")
 
 
 def program_settings(program: Program) -> dict:
-    try:
-        value = json.loads(program.settings or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+    """Every setting with its default filled in, read through ``relay.program_settings``."""
+    return load_program_settings(program.settings).as_dict()
 
 
 def open_pairings(session: Session) -> list[Pairing]:
@@ -198,7 +196,7 @@ def response_figures(session: Session, program_id: int | None, since: datetime |
             sent = sent.where(Reminder.sent_at >= since)
         result.append(digests.figures(handle(session, mentor_id), pairs, session.execute(sent).scalar_one(),
                                       tuple(waiting_lines.get(mentor_id, ()))))
-    return sorted(result, key=lambda f: f.mentor.lower())
+    return sorted(result, key=lambda f: natural_key(f.mentor))  # "Mentor 2" before "Mentor 10"
 
 
 def closing_pairings(session: Session) -> list[Pairing]:

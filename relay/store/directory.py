@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import or_
+from sqlalchemy import insert, or_
 from sqlmodel import Session, select
 
 from relay import model
@@ -18,6 +18,7 @@ class DirectoryError(ValueError):
 
 
 def get_or_create_program(session: Session, name: str, now: datetime) -> Program:
+    """The configured program, created on first use (``relayctl init``); any other is made with ``add_program``."""
     program = session.exec(select(Program).where(Program.name == name)).first()
     if program is None:
         program = Program(name=name, created_at=now)
@@ -26,10 +27,21 @@ def get_or_create_program(session: Session, name: str, now: datetime) -> Program
     return program
 
 
+def add_program(session: Session, name: str, now: datetime, timezone: str = "UTC") -> Program:
+    if session.exec(select(Program).where(Program.name == name)).first() is not None:
+        raise DirectoryError(f"there is already a program named {name!r}")
+    program = Program(name=name, timezone=timezone or "UTC", created_at=now)
+    session.add(program)
+    session.flush()
+    return program
+
+
 def get_program(session: Session, name: str) -> Program:
     program = session.exec(select(Program).where(Program.name == name)).first()
     if program is None:
-        raise DirectoryError(f"no program named {name!r}")
+        known = [p for p in session.exec(select(Program.name).order_by(Program.name))]
+        listed = f"the programs are {', '.join(known)}" if known else "there are no programs yet"
+        raise DirectoryError(f"no program named {name!r} ({listed}; 'relayctl program add NAME' creates one)")
     return program
 
 
@@ -60,9 +72,12 @@ def add_participant(
     entropy: Callable[[], bytes],
     premoderate: bool = False,
     timezone: str = "",
+    guardian_email: str | None = None,
 ) -> Participant:
     if find_participant(session, program.id, email) is not None:
         raise DirectoryError(f"{email} is already enrolled in program {program.name!r}")
+    if handle_key(handle) in program_handles(session, program.id):
+        raise DirectoryError(f"the handle {handle!r} is already taken in program {program.name!r}; handles must differ")
     alias = issue_alias(session, "participant", 0, now, entropy)
     participant = Participant(
         program_id=program.id,
@@ -72,6 +87,7 @@ def add_participant(
         role=role.value,
         premoderate=premoderate,
         timezone=timezone,
+        guardian_email=guardian_email,
         created_at=now,
     )
     session.add(participant)
@@ -79,6 +95,74 @@ def add_participant(
     session.get(Alias, alias).owner_id = participant.id
     session.flush()
     return participant
+
+
+def handle_key(handle: str) -> str:
+    """Handles are unique within a program whatever their case ("Guide 0" and "guide 0" are one)."""
+    return " ".join(handle.split()).casefold()
+
+
+def program_handles(session: Session, program_id: int) -> dict[str, int]:
+    """Every handle of a program, by ``handle_key``, with its participant's id."""
+    rows = session.exec(select(Participant.handle, Participant.id).where(Participant.program_id == program_id))
+    return {handle_key(handle): pid for handle, pid in rows}
+
+
+def program_emails(session: Session, program_id: int) -> dict[str, Participant]:
+    return {p.email: p for p in session.exec(select(Participant).where(Participant.program_id == program_id))}
+
+
+def add_participants(
+    session: Session, program: Program, people: list[dict], now: datetime, entropy: Callable[[], bytes]
+) -> list[Participant]:
+    """Enrol many at once, checked by the caller: two batched inserts instead of a round trip per person.
+
+    ``people`` are dicts of ``email, role, handle, timezone, guardian_email``.
+    Aliases are drawn fresh; the rare collision with an alias ever issued is drawn again.
+    """
+    if not people:
+        return []
+    locals_ = _fresh_aliases(session, len(people), entropy)
+    rows = [
+        Participant(program_id=program.id, alias=local, created_at=now, premoderate=False, **person)
+        for local, person in zip(locals_, people)
+    ]
+    session.add_all(rows)
+    session.flush()
+    session.execute(
+        insert(Alias),
+        [dict(local_part=row.alias, kind="participant", owner_id=row.id, created_at=now) for row in rows],
+    )
+    return rows
+
+
+def _fresh_aliases(session: Session, count: int, entropy: Callable[[], bytes]) -> list[str]:
+    chosen: list[str] = []
+    for _ in range(8):
+        wanted = {make_alias(entropy()) for _ in range(count - len(chosen))} - set(chosen)
+        taken = set(session.exec(select(Alias.local_part).where(Alias.local_part.in_(wanted)))) if wanted else set()
+        chosen += sorted(wanted - taken)
+        if len(chosen) == count:
+            return chosen
+    raise DirectoryError("could not find unused aliases; check the entropy source")
+
+
+def search_participants(session: Session, program_id: int | None, text: str, domain: str) -> list[Participant]:
+    """People whose address, handle or alias contains ``text`` (any case); a whole alias address works too."""
+    needle = text.strip().lower()
+    if needle.endswith("@" + domain.lower()):
+        needle = needle[: -len(domain) - 1]
+    pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    query = select(Participant).where(
+        or_(
+            Participant.email.ilike(pattern, escape="\\"),
+            Participant.handle.ilike(pattern, escape="\\"),
+            Participant.alias.ilike(pattern, escape="\\"),
+        )
+    ).order_by(Participant.id)
+    if program_id is not None:
+        query = query.where(Participant.program_id == program_id)
+    return list(session.exec(query))
 
 
 def find_participant(session: Session, program_id: int, email: str) -> Participant | None:

@@ -51,6 +51,7 @@ class Participant(SQLModel, table=True):
     premoderate: bool = Field(default=False)  # every message from or to them is held
     away_until: datetime | None = None
     away_reason: str = Field(default="", max_length=200)
+    guardian_email: str | None = Field(default=None, max_length=320)  # normalised, like email; never shown
     created_at: datetime
 
 

@@ -166,6 +166,7 @@ def cli_env(world, monkeypatch):
     monkeypatch.setenv("RELAY_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("RELAY_DOMAIN", settings.domain)
     monkeypatch.setenv("RELAY_DKIM_KEY", str(settings.dkim_key))
+    (settings.data_dir.parent / "none.env").write_text("")  # the tests name an empty settings file
 
 
 async def test_relayctl_scheduler_tick_at_delivers_the_masked_reminder(world, pair, monkeypatch, tmp_path, capsys):

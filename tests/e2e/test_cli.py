@@ -48,8 +48,12 @@ def test_enrol_pair_and_list_with_json(env):
     listed = json.loads(relayctl(env, "participant", "list", "--json").stdout)
     assert {p["handle"] for p in listed} == {"Sam", "Jo"}
     assert json.loads(relayctl(env, "messages", "list", "--json").stdout) == []
-    assert json.loads(relayctl(env, "queue", "list", "--json").stdout) == []
-    assert "closed the pairing" in relayctl(env, "unpair", "sam@example.com", "jo@example.net").stdout
+    # pairing queues one welcome to each side, and nothing else
+    queued = json.loads(relayctl(env, "queue", "list", "--json").stdout)
+    assert sorted((q["kind"], q["to"]) for q in queued) == [("welcome", "jo@example.net"), ("welcome", "sam@example.com")]
+    today = relayctl(env, "unpair", "sam@example.com", "jo@example.net", ok=False)
+    assert today.returncode == 1 and "--yes" in today.stderr  # today means at once, without notice: say so first
+    assert "closed the pairing" in relayctl(env, "unpair", "sam@example.com", "jo@example.net", "--yes").stdout
 
 
 @pytest.mark.parametrize(

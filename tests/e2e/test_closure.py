@@ -97,7 +97,7 @@ async def test_unpair_closes_today_through_the_same_path(world, pair, monkeypatc
     mentor_alias, mentee_alias = pair
     await converse(world, mentor_alias, mentee_alias)
     cli_env(world, monkeypatch)
-    assert await asyncio.to_thread(relayctl, ["--env-file", str(tmp_path / "none.env"), "unpair", MENTOR, MENTEE]) == 0
+    assert await asyncio.to_thread(relayctl, ["--env-file", str(tmp_path / "none.env"), "unpair", MENTOR, MENTEE, "--yes"]) == 0
     assert "closed the pairing" in capsys.readouterr().out
     # relayctl runs on the system clock: tick after whichever is later.
     arrived = await tick_at(world, max(world.clock.now(), datetime.now(timezone.utc)) + timedelta(minutes=1))

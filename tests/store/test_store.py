@@ -35,7 +35,9 @@ def entropy():
     return secrets.token_bytes(16)
 
 
-def enrol(db, email, role, handle="h"):
+def enrol(db, email, role, handle=None):
+    handle = handle or email.partition("@")[0]  # handles are unique in a program
+
     def work(session):
         program = directory.get_or_create_program(session, "default", START)
         return directory.add_participant(session, program, email, model.Role(role), handle, START, entropy)

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from relay.circles.schedule import mornings_around, morning, window
-from relay.scheduler.reminders import zone
+from relay.timezones import zone
 
 UTC = timezone.utc
 

@@ -62,3 +62,29 @@ def test_tls_files_that_exist_are_accepted(tmp_path):
     key.write_text("y")
     settings = settings_from_mapping({"RELAY_TLS_CERT": str(cert), "RELAY_TLS_KEY": str(key)})
     assert (settings.tls_cert, settings.tls_key) == (cert, key)
+
+
+def test_unknown_relay_variables_are_warnings_with_the_likely_name():
+    settings = settings_from_mapping({"RELAY_MESSAGE_PER_HOUR": "5", "RELAY_SOMETHING": "x", "HOME": "/root"})
+    assert settings.warnings == (
+        "unknown setting RELAY_MESSAGE_PER_HOUR is ignored (did you mean RELAY_MESSAGES_PER_HOUR?)",
+        "unknown setting RELAY_SOMETHING is ignored",
+    )
+    assert settings_from_mapping({"RELAY_DOMAIN": "mentor.test"}).warnings == ()
+
+
+def test_a_policy_file_that_is_not_there_and_a_database_without_a_driver_are_errors(tmp_path):
+    with pytest.raises(ConfigError, match="RELAY_POLICY names no readable file"):
+        settings_from_mapping({"RELAY_POLICY": str(tmp_path / "missing.toml")})
+    for url in ("mysql://u@h/db", "postgresql+psycopg2://u@h/db", "oracle://x"):
+        with pytest.raises(ConfigError, match="RELAY_DATABASE_URL must start with"):
+            settings_from_mapping({"RELAY_DATABASE_URL": url})
+    assert settings_from_mapping({"RELAY_DATABASE_URL": "postgresql+psycopg://u@h/db"}).database_url.startswith("postgresql")
+
+
+def test_a_named_env_file_must_exist(tmp_path):
+    from relay.config import load_settings
+
+    with pytest.raises(ConfigError, match="--env-file names no readable file"):
+        load_settings({}, tmp_path / "nope.env", required=True)
+    assert load_settings({}, tmp_path / "nope.env").domain == "relay.localhost"  # the default .env may be absent
