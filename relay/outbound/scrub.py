@@ -131,6 +131,9 @@ class AddressBook(Mapping[str, str]):
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
+    def __bool__(self) -> bool:
+        return bool(self._entries) or bool(self._base)
+
 
 def address_book(address_map: Mapping[str, str]) -> AddressBook:
     return address_map if isinstance(address_map, AddressBook) else AddressBook(address_map)
