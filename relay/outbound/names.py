@@ -63,7 +63,7 @@ _GLUE_AFTER = set("./@_-=")
 
 def fold(text: str) -> str:
     """Lower case without accents, one character for one, so offsets stay the same."""
-    table = {ord(c): _fold_char(c) for c in set(text) if ord(c) > 127}
+    table = {ord(c): f for c in set(text) if ord(c) > 127 and (f := _fold_char(c)) != c}
     folded = text.translate(table).lower() if table else text.lower()
     return folded if len(folded) == len(text) else "".join(_fold_char(c) for c in text)
 
@@ -136,6 +136,9 @@ class NameMatcher:
                     self._single.setdefault(word, handle)
         for patterns in self._full.values():
             patterns.sort(key=lambda item: -len(item[0].pattern))
+        # A few people's words: one small alternation scans in C; many: look each text word up.
+        self._full_re = _words_pattern(self._full)
+        self._single_re = _words_pattern(self._single)
 
     def __bool__(self) -> bool:
         return bool(self._single)
@@ -162,8 +165,8 @@ class NameMatcher:
         folded = fold(text)
         out: list[str] = []
         last = 0
-        for word in _WORD.finditer(folded):
-            if word.start() < last:
+        for word in self._full_re.finditer(folded):
+            if word.start() < last or not _whole_word(folded, word.start(), word.end()):
                 continue
             for pattern, handle in self._full.get(word.group(0), ()):
                 found = pattern.match(folded, word.start())
@@ -178,14 +181,31 @@ class NameMatcher:
         folded = fold(text)
         out: list[str] = []
         last = 0
-        for word in _WORD.finditer(folded):
+        for word in self._single_re.finditer(folded):
             handle = self._single.get(word.group(0))
+            if not _whole_word(folded, word.start(), word.end()):
+                continue
             if handle is None or not _stands_as_name(text, word.start(), word.end(), markup):
                 continue
             out.extend((text[last : word.start()], hold(handle)))
             last = word.end()
         out.append(text[last:])
         return "".join(out)
+
+
+def _words_pattern(words: Mapping[str, object]) -> re.Pattern[str]:
+    if not words or len(words) > 64:
+        return _WORD
+    # Plain alternatives scan fastest; word boundaries are checked on each hit.
+    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+
+
+def _whole_word(text: str, start: int, end: int) -> bool:
+    return not (start > 0 and _letter(text[start - 1])) and not (end < len(text) and _letter(text[end]))
+
+
+def _letter(c: str) -> bool:
+    return c.isalpha()
 
 
 def _first_word(token: str) -> str:
