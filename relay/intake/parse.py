@@ -32,6 +32,7 @@ SINGLE_HEADERS = (
 _MSG_ID_RE = re.compile(r"<[^<>\s]+>")
 _FOLD_RE = re.compile(r"\r?\n(?=[ \t])")
 _CONTROL_CHARS = ("\r", "\n", "\x00")
+_REBUILT_HEADERS = ("content-type", "content-disposition")
 
 _ENCRYPTED_TYPES = {
     "multipart/encrypted",
@@ -170,6 +171,8 @@ def header_problems(raw: bytes) -> tuple[str, ...]:
         elif len(pairs) > 1:
             problems.append(f"From header has {len(pairs)} mailboxes")
     for key, value in items:
+        if key.lower() in _REBUILT_HEADERS:
+            continue  # never copied: the copy writes its own, with any file name cleaned
         decoded = _decode_words(key, _raw_text(str(value)), [])
         if any(ch in decoded for ch in _CONTROL_CHARS):
             problems.append(f"{key} header decodes to CR, LF or NUL")
