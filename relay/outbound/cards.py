@@ -31,15 +31,19 @@ def _logical_lines(text: str) -> list[str]:
 
 def mask_vcard(text: str, scrubber: "Scrubber") -> str:
     out = []
+    version = ""
     for line in _logical_lines(text):
+        if line.upper().startswith("VERSION:"):
+            version = line.split(":", 1)[1].strip()
         try:
-            out.append(_vcard_line(line, scrubber))
+            out.append(_vcard_line(line, scrubber, quoted_printable=version in ("", "2.1")))
         except Exception:  # a line vobject cannot read is masked as plain text
             out.append(fold(scrubber.text(line.replace("\n", " "))))
     return "".join(line + "\r\n" for line in out)
 
 
-def _vcard_line(line: str, scrubber: "Scrubber") -> str:
+def _vcard_line(line: str, scrubber: "Scrubber", quoted_printable: bool) -> str:
+    """One property masked; quoted-printable (vCard 2.1 only) is kept where the value reads the same under it."""
     name, params, value, group = vobject_base.parseLine(line)
     was_qp = any(
         p and (p[0].upper() == "QUOTED-PRINTABLE" or (p[0].upper() == "ENCODING" and "QUOTED-PRINTABLE" in [v.upper() for v in p[1:]]))
@@ -57,11 +61,18 @@ def _vcard_line(line: str, scrubber: "Scrubber") -> str:
     else:
         content.value = scrubber.text(str(content.value))
     value_text = str(content.value)
-    if was_qp and value_text.isascii() and "=" not in value_text and value_text.isprintable():
+    if was_qp and quoted_printable and value_text.isascii() and "=" not in value_text and value_text.isprintable():
         content.params["ENCODING"] = ["QUOTED-PRINTABLE"]  # identical under quoted-printable
-    elif not value_text.isascii() and "CHARSET" in content.params:
+        return _soft_break(_serialize(content))
+    if not value_text.isascii() and "CHARSET" in content.params:
         content.params["CHARSET"] = ["UTF-8"]
     return fold(_serialize(content))
+
+
+def _soft_break(line: str) -> str:
+    """A quoted-printable line kept under 76 octets with soft line breaks, as vCard 2.1 folds them."""
+    chunks = [line[i : i + 74] for i in range(0, len(line), 74)] or [""]
+    return "=\r\n".join(chunks)
 
 
 def _structured_name(value: str, scrubber: "Scrubber") -> str:
@@ -77,9 +88,13 @@ def _structured_name(value: str, scrubber: "Scrubber") -> str:
 
 
 def _serialize(content: vobject_base.ContentLine) -> str:
-    buffer = io.StringIO()
-    vobject_base.defaultSerialize(content, buffer, 10**6)
-    return buffer.getvalue().rstrip("\r\n")
+    """One content line; bare vCard 2.1 parameters (TEL;CELL) are kept as they were written."""
+    head = (f"{content.group}." if content.group else "") + content.name.upper()
+    head += "".join(f";{single}" for single in content.singletonparams)
+    for key, values in content.params.items():
+        head += f";{key}" + ("=" + ",".join(vobject_base.dquoteEscape(str(v)) for v in values) if values else "")
+    value = str(content.value).replace("\r\n", "\\n").replace("\n", "\\n")
+    return f"{head}:{value}"
 
 
 def mask_calendar(text: str, scrubber: "Scrubber") -> str:

@@ -55,7 +55,9 @@ _WROTE = re.compile(
     r"(?i)^[\s,]*(?:(?:<[^<>\n]*>|&lt;[^\n]*?&gt;|\[[^\]\n]*\])[\s,]*)?"
     r"(?:wrote|writes|said|schrieb|a\s+écrit|escribió|schreef|ha\s+scritto|skrev)\b"
 )
-_FROM_LABEL = re.compile(r"(?i)(?:^|\n)[ \t>]*(?:from|to|cc|von|an|de|à|para|van|aan|da|sent by)[ \t]*:[ \t]*$")
+_FROM_LABEL = re.compile(r"(?i)(?:^|\n)[ \t>]*(?:from|to|cc|von|an|de|à|para|van|aan|da|sent by)[ \t]*:[ \t]*\Z")
+_VOCATIVE = re.compile(r"^,[ \t]+[a-z]")  # "Will, can you ..." speaks to someone
+_HONORIFICS = ("さん", "様", "さま", "くん", "君", "ちゃん", "先生", "氏", "씨", "님", "-san", "-sama")
 _SIGN_OFF_REST = re.compile(r"^[\s,.!;:)\-–—~x*]*$", re.IGNORECASE)
 _GLUE_BEFORE = set("./@_-=&#%+:\\~")
 _GLUE_AFTER = set("./@_-=")
@@ -205,7 +207,8 @@ def _whole_word(text: str, start: int, end: int) -> bool:
 
 
 def _letter(c: str) -> bool:
-    return c.isalpha()
+    """A letter that continues a word; scripts written without spaces (CJK) never do."""
+    return c.isalpha() and ord(c) < 0x2E80
 
 
 def _first_word(token: str) -> str:
@@ -236,7 +239,7 @@ def _stands_as_name(text: str, start: int, end: int, markup: bool) -> bool:
     following = re.match(r"[ \t]+([^\W\d_][\w'’-]*)", after)
     if following and _capitalised(following.group(1)) and following.group(1) not in ("I", "I'm"):
         return False  # the first part of someone else's name: "Will Smith"
-    previous = re.search(r"([^\W\d_][\w'’-]*)[ \t]+$", before)
+    previous = re.search(r"([^\W\d_][\w'’-]*)[ \t]+\Z", before)
     if previous and _capitalised(previous.group(1)) and fold(previous.group(1)) not in _GREETINGS:
         if not _sentence_start(before[: previous.start()]):
             return False  # the last part of someone else's name, or a title: "MaryJane Doe"
@@ -246,6 +249,8 @@ def _stands_as_name(text: str, start: int, end: int, markup: bool) -> bool:
         (_line_start(before) and _SIGN_OFF_REST.match(after))
         or _WROTE.match(after)
         or _FROM_LABEL.search(before)
+        or _VOCATIVE.match(after)
+        or after.startswith(_HONORIFICS)
     )
 
 
