@@ -44,7 +44,8 @@ _GREETINGS = frozenset(
 )
 _PARTICLES = frozenset("van von der den de la le du del della di da dos das st ter ten bin ibn al el".split())
 _WORD = re.compile(r"[^\W\d_]+")
-_GAP = r"(?:[ \t\r\n]|&nbsp;|&#0*160;?|&#x0*a0;?|\u00a0)+"
+_SPACE = r"(?:[ \t\u00a0]|&nbsp;|&#0*160;?|&#x0*a0;?)"
+_GAP = rf"(?:{_SPACE}+(?:\r?\n{_SPACE}*)?|\r?\n{_SPACE}*)"  # spaces, or one line break: never a blank line
 _SENTENCE_END = set(".!?:;…")
 _BULLETS = set("-*•–—")
 _TAG = re.compile(r"<[^<>]*>")
