@@ -125,6 +125,9 @@ class NameMatcher:
         self._single: dict[str, str] = {}
         self._whole: dict[str, str] = {}
         for name, handle in names.items():
+            family, comma, given = str(name).partition(",")
+            if comma and given.strip() and "," not in given:  # "Doe, Jane" as directories write it
+                name = f"{given.strip()} {family.strip()}"
             tokens = _tokens(name)
             if not tokens or len("".join(tokens)) < 2:
                 continue
