@@ -2,10 +2,13 @@
 
 Quoted replies, signatures, Outlook "From:/Sent:" blocks and mailto links
 carry the participants' real addresses; this is where they become aliases.
-Addresses are matched in every spelling a client or web page produces: any
-case, percent-encoded, HTML-entity-encoded, or a mix of these per character.
-Matching is deliberately greedy: an alias inside a longer stranger's address
-is a smaller harm than a real address left in the copy.
+Addresses are found in every spelling a client or web page produces: any
+case, percent-encoded, HTML-entity-encoded, or a mix of these per character;
+each "@" of the decoded text is looked up in an address book, so the cost
+follows the text, not the number of addresses. Matching is deliberately
+greedy: an alias inside a longer stranger's address is a smaller harm than a
+real address left in the copy. Names are left to ``names``: only where they
+stand as names.
 """
 
 from __future__ import annotations
