@@ -242,7 +242,7 @@ def _attached_headers(copy: _Copy, inner: Message) -> str:
         if value is None:
             continue
         scrub = copy.scrubber.text
-        pairs = [(scrub(single_line(n)), scrub(clean_address(a))) for n, a in getaddresses([value])]
+        pairs = [(copy.scrubber.display_name(single_line(n)), scrub(clean_address(a))) for n, a in getaddresses([value])]
         # An address 7-bit mail cannot carry is left out rather than mangled.
         pairs = [(n, a) for n, a in pairs if _ADDR_SPEC.fullmatch(a)]
         if pairs:

@@ -144,6 +144,7 @@ def address_book(address_map: Mapping[str, str]) -> AddressBook:
 
 _LOCAL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+/=?^_`{|}~-.")
 _DOMAIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
+_MAX_LOCAL, _MAX_DOMAIN = 64, 255  # RFC 5321 4.5.3.1
 
 
 def _known_address(book: AddressBook, lowered: str, at: int) -> tuple[int, int, str] | None:
@@ -151,11 +152,11 @@ def _known_address(book: AddressBook, lowered: str, at: int) -> tuple[int, int, 
 
     Greedy on purpose: a known address inside a longer one is still replaced.
     """
-    start = at
-    while start > 0 and lowered[start - 1] in _LOCAL_CHARS:
+    start, floor = at, max(0, at - _MAX_LOCAL)  # no known address is longer: the scan stays bounded
+    while start > floor and lowered[start - 1] in _LOCAL_CHARS:
         start -= 1
-    end = at + 1
-    while end < len(lowered) and (lowered[end] in _DOMAIN_CHARS or (lowered[end].isalnum() and not lowered[end].isascii())):
+    end, ceiling = at + 1, min(len(lowered), at + 1 + _MAX_DOMAIN)
+    while end < ceiling and (lowered[end] in _DOMAIN_CHARS or (lowered[end].isalnum() and not lowered[end].isascii())):
         end += 1
     local, best = lowered[start:at], None
     for stop in range(end, at + 1, -1):
