@@ -254,6 +254,10 @@ class _Body:
         if ctype in ("text/plain", "text/html") and disposition != "attachment" and not filename:
             text = _decode_text(part, payload, problems)
             (self.texts if ctype == "text/plain" else self.htmls).append(text)
+        elif ctype.startswith("multipart/"):
+            # No boundary to split it by: its text is still read (the copy recovers the parts), and noted.
+            problems.append(f"{ctype} without a usable boundary, read as one text")
+            self.texts.append(_decode_text(part, payload, problems))
         else:
             self.attachments.append(Attachment(filename, ctype, len(payload)))
 

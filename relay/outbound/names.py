@@ -17,7 +17,7 @@ from __future__ import annotations
 import html as html_lib
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 
 # First names that are also ordinary English words: in lowercase or capitals
 # these are words unless the rest of the name says otherwise.
@@ -151,15 +151,17 @@ class NameMatcher:
 
     def whole(self, value: str) -> str | None:
         """The handle when `value` is all one known name or a part of one ("Will", "Doe, Jane")."""
-        tokens = _tokens(value.replace(",", " ").strip(" \"'"))
-        if not tokens:
-            return None
-        joined = " ".join(tokens)
-        if joined in self._whole:
-            return self._whole[joined]
-        if len(tokens) == 2 and f"{tokens[1]} {tokens[0]}" in self._whole:
-            return self._whole[f"{tokens[1]} {tokens[0]}"]
-        return self._single.get(tokens[0]) if len(tokens) == 1 else None
+        value = value.strip(" \"'")
+        family, comma, given = value.partition(",")
+        for spelling in ([f"{given} {family}"] if comma and "," not in given else []) + [value.replace(",", " ")]:
+            tokens = _tokens(spelling)
+            if " ".join(tokens) in self._whole:
+                return self._whole[" ".join(tokens)]
+            plain = [t for i, t in enumerate(tokens) if i in (0, len(tokens) - 1) or not _is_initial(t)]
+            if " ".join(plain) in self._whole:
+                return self._whole[" ".join(plain)]
+        tokens = _tokens(value)
+        return self._single.get(tokens[0].rstrip(".")) if len(tokens) == 1 else None
 
     def replace(self, text: str, hold: Callable[[str], str], markup: bool = False) -> str:
         if not self._single or not text:
@@ -295,12 +297,3 @@ def _sentence_start(before: str) -> bool:
         return True
     return stripped[-1] in _SENTENCE_END
 
-
-def display_names(names: Iterable[str]) -> list[str]:
-    """Every spelling worth remembering, without blanks or repeats, in order."""
-    seen: dict[str, None] = {}
-    for name in names:
-        clean = " ".join(str(name or "").split())
-        if len(clean) >= 2:
-            seen.setdefault(clean, None)
-    return list(seen)
