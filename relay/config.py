@@ -61,7 +61,7 @@ class Settings:
     max_recipients: int = 100
     max_header_size: int = 64 * 1024
     max_mime_depth: int = 20
-    max_line_length: int = 1000
+    max_line_length: int = 65536  # RFC 5322 asks 998 but real clients send longer; the copy re-encodes them
     max_connections_per_peer: int = 20
     max_failed_recipients: int = 10
     messages_per_hour: int = 60
@@ -159,7 +159,7 @@ def settings_from_mapping(env: Mapping[str, str]) -> Settings:
         max_recipients=_int(get, "RELAY_MAX_RECIPIENTS", 100, minimum=1),
         max_header_size=_int(get, "RELAY_MAX_HEADER_SIZE", 64 * 1024, minimum=1024),
         max_mime_depth=_int(get, "RELAY_MAX_MIME_DEPTH", 20, minimum=1),
-        max_line_length=_int(get, "RELAY_MAX_LINE_LENGTH", 1000, minimum=1000),
+        max_line_length=_int(get, "RELAY_MAX_LINE_LENGTH", 65536, minimum=1000),
         max_connections_per_peer=_int(get, "RELAY_MAX_CONNECTIONS_PER_PEER", 20, minimum=1),
         max_failed_recipients=_int(get, "RELAY_MAX_FAILED_RECIPIENTS", 10, minimum=1),
         messages_per_hour=_int(get, "RELAY_MESSAGES_PER_HOUR", 60, minimum=1),

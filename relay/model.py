@@ -7,6 +7,7 @@ these values in and gives new ones back, so each stage can be tested alone.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -170,9 +171,10 @@ class MaskContext:
     in_reply_to: tuple[str, ...] = ()  # already mapped to ids the recipient knows
     references: tuple[str, ...] = ()
     # lower-cased real address -> alias, for every participant the message may name
-    address_map: dict[str, str] = field(default_factory=dict)
-    # real display name -> handle (names learned from From headers)
-    name_map: dict[str, str] = field(default_factory=dict)
+    # (a plain dict, or the program's shared AddressBook)
+    address_map: Mapping[str, str] = field(default_factory=dict)
+    # real display name -> handle: every name the copy's two sides have used
+    name_map: Mapping[str, str] = field(default_factory=dict)
     reply_to: str = ""  # e.g. a circle alias, so replies go back to the circle
     extra_headers: tuple[tuple[str, str], ...] = ()  # List-Id, X-Mentor-Relay-Program, ...
     strip_remote_images: bool = False

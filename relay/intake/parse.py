@@ -33,6 +33,7 @@ SINGLE_HEADERS = (
 _MSG_ID_RE = re.compile(r"<[^<>\s]+>")
 _FOLD_RE = re.compile(r"\r?\n(?=[ \t])")
 _CONTROL_CHARS = ("\r", "\n", "\x00")
+_REBUILT_HEADERS = ("content-type", "content-disposition")
 
 _ENCRYPTED_TYPES = {
     "multipart/encrypted",
@@ -167,6 +168,8 @@ def _header_problems(msg: Message) -> tuple[str, ...]:
         elif len(pairs) > 1:
             problems.append(f"From header has {len(pairs)} mailboxes")
     for key, value in items:
+        if key.lower() in _REBUILT_HEADERS:
+            continue  # never copied: the copy writes its own, with any file name cleaned
         decoded = _decode_words(key, _raw_text(str(value)), [])
         if any(ch in decoded for ch in _CONTROL_CHARS):
             problems.append(f"{key} header decodes to CR, LF or NUL")
@@ -250,6 +253,10 @@ class _Body:
         if ctype in ("text/plain", "text/html") and disposition != "attachment" and not filename:
             text = _decode_text(part, payload, problems)
             (self.texts if ctype == "text/plain" else self.htmls).append(text)
+        elif ctype.startswith("multipart/"):
+            # No boundary to split it by: its text is still read (the copy recovers the parts), and noted.
+            problems.append(f"{ctype} without a usable boundary, read as one text")
+            self.texts.append(_decode_text(part, payload, problems))
         else:
             self.attachments.append(Attachment(filename, ctype, len(payload)))
 

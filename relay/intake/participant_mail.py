@@ -283,9 +283,7 @@ class StoreMessage:
         # Real names typed in a From header are replaced by handles in every copy.
         name = self.inspection.from_name.strip()[:200]
         if name and name != sender.display_name:
-            row = session.get(Participant, sender.id)
-            if row is not None:
-                row.display_name = name
+            directory.learn_name(session, sender.id, name, self.now)
 
 
 def body_text(inspection: model.Inspection) -> str:

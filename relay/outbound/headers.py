@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from email.header import Header, decode_header, make_header
 
+from relay.outbound.charsets import decode_text
+
 # Characters that end a line somewhere: str.splitlines() honours all of these,
 # and so do parts of the email package.
 _LINE_BREAKS = "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
@@ -77,12 +79,8 @@ def _decode_one_word(match: re.Match[str]) -> str:
 def _bytes_to_text(chunk: bytes | str, charset: str | None) -> str:
     if isinstance(chunk, str):
         return chunk
-    for name in (charset or "utf-8", "utf-8"):
-        try:
-            return chunk.decode(name)
-        except (LookupError, UnicodeDecodeError, ValueError):
-            continue
-    return chunk.decode("latin-1")
+    # An iso-2022-jp word with Microsoft's extensions (and the like) decodes as clients decode it.
+    return decode_text(chunk, charset)
 
 
 def format_address(display: str, address: str) -> str:

@@ -15,9 +15,9 @@ from urllib.parse import quote
 from sqlmodel import Session
 
 from relay import model
+from relay.outbound import masking
 from relay.outbound.message_ids import parse_id_list
-from relay.store import circles as circle_store
-from relay.store import directory, messages
+from relay.store import messages
 from relay.store.tables import Circle, Delivery, Message, Participant, Program
 
 
@@ -68,7 +68,7 @@ def mask_context(session: Session, message: Message, delivery: Delivery, domain:
     sender = session.get(Participant, message.sender_id)
     recipient = session.get(Participant, delivery.recipient_id)
     program = session.get(Program, message.program_id)
-    address_map, name_map = directory.masking_maps(directory.program_participants(session, message.program_id), domain)
+    address_map, name_map = masking.copy_maps(session, message, sender, recipient, domain)
     in_reply_to = messages.ids_known_to(session, sender.id, recipient.id, parse_id_list(message.in_reply_to))
     references = messages.ids_known_to(session, sender.id, recipient.id, parse_id_list(message.references))
     # The loop marker: a copy that comes back to the relay (a participant's
@@ -81,9 +81,6 @@ def mask_context(session: Session, message: Message, delivery: Delivery, domain:
         # From the writer's handle at the circle's address: a reply goes back to the whole circle.
         sender_alias = reply_to = f"{circle.alias}@{domain}"
         extra = circle_headers(circle, domain) + extra
-        # Members may be enrolled in other programs too: every member's address maps to their alias.
-        for _, person in circle_store.members(session, circle.id, active_only=False):
-            address_map.setdefault(person.email.lower(), f"{person.alias}@{domain}")
     return model.MaskContext(
         domain=domain,
         sender_handle=sender.handle,

@@ -22,6 +22,7 @@ from email.utils import format_datetime, getaddresses, parseaddr, parsedate_to_d
 from urllib.parse import unquote
 
 from relay.model import MaskContext
+from relay.outbound.charsets import decode_text
 from relay.outbound.headers import (
     clean_address,
     format_address,
@@ -31,6 +32,7 @@ from relay.outbound.headers import (
     single_line,
 )
 from relay.outbound.message_ids import format_id_list, new_message_id, parse_id_list
+from relay.outbound.mime_repair import recover_multipart
 from relay.outbound.scrub import Scrubber
 
 # SMTP policy (CRLF) that never emits 8-bit: text is 7bit, QP or base64.
@@ -139,6 +141,8 @@ def _part(copy: _Copy, part: Message, depth: int, path: str) -> MIMEPart:
         if maintype == "multipart":
             return _multipart(copy, part, payload, depth, path)
         return _text_part(copy, part, "text/plain", _blocks_text(payload))
+    if maintype == "multipart" and (recovered := recover_multipart(part)) is not None:
+        return _multipart(copy, recovered, recovered.get_payload(), depth, path)
     if maintype in ("text", "multipart", "message") or ctype in _CALENDAR:
         return _text_part(copy, part, ctype if maintype == "text" or ctype in _CALENDAR else "text/plain")
     return _binary_part(copy, part, ctype)
@@ -238,7 +242,7 @@ def _attached_headers(copy: _Copy, inner: Message) -> str:
         if value is None:
             continue
         scrub = copy.scrubber.text
-        pairs = [(scrub(single_line(n)), scrub(clean_address(a))) for n, a in getaddresses([value])]
+        pairs = [(copy.scrubber.display_name(single_line(n)), scrub(clean_address(a))) for n, a in getaddresses([value])]
         # An address 7-bit mail cannot carry is left out rather than mangled.
         pairs = [(n, a) for n, a in pairs if _ADDR_SPEC.fullmatch(a)]
         if pairs:
@@ -316,7 +320,7 @@ def _param(part: Message, name: str) -> str | None:
 
 
 def _decoded_text(part: Message) -> str:
-    """The part's text in its declared charset, else UTF-8, else Latin-1."""
+    """The part's text in its declared charset (or the superset clients use), else UTF-8 or windows-1252."""
     data = part.get_payload(decode=True)
     if data is None:
         return ""
@@ -324,14 +328,7 @@ def _decoded_text(part: Message) -> str:
         charset = part.get_content_charset()
     except Exception:
         charset = None
-    for name in (charset, "utf-8"):
-        if not name:
-            continue
-        try:
-            return data.decode(name)
-        except Exception:  # unknown, unsuitable or non-text codecs alike
-            continue
-    return data.decode("latin-1")
+    return decode_text(data, charset)
 
 
 def _unflow(text: str, delsp: bool) -> str:

@@ -2,10 +2,13 @@
 
 Quoted replies, signatures, Outlook "From:/Sent:" blocks and mailto links
 carry the participants' real addresses; this is where they become aliases.
-Addresses are matched in every spelling a client or web page produces: any
-case, percent-encoded, HTML-entity-encoded, or a mix of these per character.
-Matching is deliberately greedy: an alias inside a longer stranger's address
-is a smaller harm than a real address left in the copy.
+Addresses are found in every spelling a client or web page produces: any
+case, percent-encoded, HTML-entity-encoded, or a mix of these per character;
+each "@" of the decoded text is looked up in an address book, so the cost
+follows the text, not the number of addresses. Matching is deliberately
+greedy: an alias inside a longer stranger's address is a smaller harm than a
+real address left in the copy. Names are left to ``names``: only where they
+stand as names.
 """
 
 from __future__ import annotations
@@ -13,8 +16,11 @@ from __future__ import annotations
 import bisect
 import html as html_lib
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from html.parser import HTMLParser
+
+from relay.outbound import cards
+from relay.outbound.names import NameMatcher
 
 _NAMED_ESCAPES = {"commat": "@", "period": ".", "lowbar": "_", "plus": "+"}
 # One escaped character, as URLs, HTML and leftover quoted-printable write it.
@@ -25,13 +31,10 @@ _ESCAPE = re.compile(
 )
 # Every spelling of an address contains one of these where its "@" is.
 _ANCHOR = re.compile(r"@|%40|&#|&commat;|=40", re.IGNORECASE)
-_NAME_GAP = r"(?:\s|&nbsp;|&#0*160;|&#x0*a0;)+"
 _MAX_PASSES = 3
 _IMG_TAG = re.compile(r"<img\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.IGNORECASE)
 _REMOTE = re.compile(r"^\s*(?:https?:|//)", re.IGNORECASE)
 _HELD = re.compile("\ue000(\\d+)\ue001")
-_FOLDED = re.compile(r"\r?\n[ \t]")
-_ICAL_WIDTH = 74
 
 
 def _unescape(escape: str) -> str | None:
@@ -89,9 +92,82 @@ class _Unescaped:
         return original_start, (last[3] if last else original_last + 1)
 
 
-def _alternation(named: Iterable[tuple[str, str]]) -> re.Pattern[str] | None:
-    alternatives = [f"(?P<{group}>{pattern})" for group, pattern in named]
-    return re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
+class AddressBook(Mapping[str, str]):
+    """Lower-cased real address -> alias, indexed by domain so one "@" costs a few lookups.
+
+    Built once per program and shared by every copy; `with_extra` lays a few
+    more addresses over it without copying it.
+    """
+
+    def __init__(self, entries: Mapping[str, str], base: "AddressBook | None" = None) -> None:
+        self._base = base
+        self._entries: dict[str, str] = {}
+        self._domains: dict[str, dict[str, str]] = {}
+        for address, alias in entries.items():
+            key = (address or "").strip().lower()
+            local, at, domain = key.rpartition("@")
+            if not key or not alias:
+                continue
+            self._entries[key] = alias
+            if at and local and domain:
+                self._domains.setdefault(domain, {})[local] = alias
+
+    def with_extra(self, entries: Mapping[str, str]) -> "AddressBook":
+        return AddressBook(entries, base=self) if entries else self
+
+    def locals_at(self, domain: str) -> list[dict[str, str]]:
+        found = [self._domains[domain]] if domain in self._domains else []
+        return found + (self._base.locals_at(domain) if self._base is not None else [])
+
+    def __getitem__(self, key: str) -> str:
+        if key in self._entries:
+            return self._entries[key]
+        if self._base is not None:
+            return self._base[key]
+        raise KeyError(key)
+
+    def __iter__(self):
+        yield from self._entries
+        if self._base is not None:
+            yield from (k for k in self._base if k not in self._entries)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __bool__(self) -> bool:
+        return bool(self._entries) or bool(self._base)
+
+
+def address_book(address_map: Mapping[str, str]) -> AddressBook:
+    return address_map if isinstance(address_map, AddressBook) else AddressBook(address_map)
+
+
+_LOCAL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+/=?^_`{|}~-.")
+_DOMAIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
+_MAX_LOCAL, _MAX_DOMAIN = 64, 255  # RFC 5321 4.5.3.1
+
+
+def _known_address(book: AddressBook, lowered: str, at: int) -> tuple[int, int, str] | None:
+    """The longest known address around the "@" at `at`: (start, end, alias).
+
+    Greedy on purpose: a known address inside a longer one is still replaced.
+    """
+    start, floor = at, max(0, at - _MAX_LOCAL)  # no known address is longer: the scan stays bounded
+    while start > floor and lowered[start - 1] in _LOCAL_CHARS:
+        start -= 1
+    end, ceiling = at + 1, min(len(lowered), at + 1 + _MAX_DOMAIN)
+    while end < ceiling and (lowered[end] in _DOMAIN_CHARS or (lowered[end].isalnum() and not lowered[end].isascii())):
+        end += 1
+    local, best = lowered[start:at], None
+    for stop in range(end, at + 1, -1):
+        for locals_ in book.locals_at(lowered[at + 1 : stop]):
+            for i in range(len(local)):
+                alias = locals_.get(local[i:])
+                if alias is not None:
+                    if best is None or stop - (start + i) > best[1] - best[0]:
+                        best = (start + i, stop, alias)
+                    break
+    return best
 
 
 def _release(held: list[str], match: re.Match[str]) -> str:
@@ -99,33 +175,17 @@ def _release(held: list[str], match: re.Match[str]) -> str:
     return held[index] if index < len(held) else ""
 
 
-def _name_pattern(name: str) -> str:
-    words = [re.escape(word) for word in name.split()]
-    forms = [_NAME_GAP.join(words)]
-    if len(words) == 2:  # "Doe, Jane" as Outlook and directories write it
-        forms.append(words[1] + r"\s*,\s*" + words[0])
-    return r"(?<!\w)(?:" + "|".join(forms) + r")(?!\w)"
-
-
 class Scrubber:
-    """Compiled patterns for one set of participants, reused across parts."""
+    """Real addresses (of anyone in `address_map`) and names (of the few people in `name_map`) replaced.
+
+    The cost of one text depends on its length and on the names given, not
+    on how many addresses the book holds: each "@" is looked up, not matched
+    against every address.
+    """
 
     def __init__(self, address_map: Mapping[str, str], name_map: Mapping[str, str]) -> None:
-        addresses = sorted(
-            {k.strip().lower(): v for k, v in address_map.items() if k and k.strip()}.items(),
-            key=lambda item: -len(item[0]),
-        )
-        names = sorted(
-            {" ".join(k.split()): v for k, v in name_map.items() if len(" ".join(k.split())) >= 2}.items(),
-            key=lambda item: -len(item[0]),
-        )
-        self._names = dict(names)
-        self._aliases = {f"a{i}": alias for i, (_, alias) in enumerate(addresses)}
-        self._handles = {f"n{i}": handle for i, (_, handle) in enumerate(names)}
-        self._address_re = _alternation(
-            (f"a{i}", re.escape(address)) for i, (address, _) in enumerate(addresses)
-        )
-        self._name_re = _alternation((f"n{i}", _name_pattern(name)) for i, (name, _) in enumerate(names))
+        self._book = address_book(address_map)
+        self.names = NameMatcher(name_map)
 
     def text(self, text: str, *, markup: bool = False) -> str:
         """Replace addresses, then names; `markup` escapes handles for HTML.
@@ -133,7 +193,7 @@ class Scrubber:
         Aliases are held back as placeholders until the end, so a name can
         neither match inside an alias nor break a real address in two.
         """
-        if not text or (self._address_re is None and self._name_re is None):
+        if not text:
             return text
         held: list[str] = []
 
@@ -146,23 +206,34 @@ class Scrubber:
             if replaced == text:
                 break
             text = replaced
-        if self._name_re is not None:
-            text = self._name_re.sub(lambda m: hold(self._handles[m.lastgroup or ""]), text)
-        return _HELD.sub(lambda m: _release(held, m), text)
+        text = self.names.replace(text, hold, markup=markup)
+        return _HELD.sub(lambda m: _release(held, m), text) if held else text
+
+    def display_name(self, value: str) -> str:
+        """A display name (header, vCard FN, calendar CN): a known name as a whole becomes its handle."""
+        handle = self.names.whole(value)
+        return handle if handle is not None else self.text(value)
 
     def _replace_addresses(self, text: str, hold: Callable[[str], str]) -> str:
-        pattern = self._address_re
-        if pattern is None or not _ANCHOR.search(text):
+        if not self._book or not _ANCHOR.search(text):
             return text
         unescaped = _Unescaped(text)
+        lowered = unescaped.text.lower()
+        if len(lowered) != len(unescaped.text):
+            lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in unescaped.text)
         out: list[str] = []
         last = 0
-        for match in pattern.finditer(unescaped.text):
-            start, end = unescaped.span(match.start(), match.end())
-            if start < last:  # widened to a whole escape the previous match took
-                continue
-            out.extend((text[last:start], hold(self._aliases[match.lastgroup or ""])))
-            last = end
+        at = lowered.find("@")
+        while at >= 0:
+            found = _known_address(self._book, lowered, at)
+            if found is not None:
+                start, end = unescaped.span(found[0], found[1])
+                if start >= last:  # not widened into a whole escape the previous match took
+                    out.extend((text[last:start], hold(found[2])))
+                    last = end
+                at = lowered.find("@", max(found[1], at + 1))
+            else:
+                at = lowered.find("@", at + 1)
         out.append(text[last:])
         return "".join(out)
 
@@ -172,50 +243,12 @@ class Scrubber:
         return self.text(markup, markup=True)
 
     def vcard(self, text: str) -> str:
-        """EMAIL, FN and every other line scrubbed; N rebuilt when it spells a known name."""
-        lines = []
-        for line in _FOLDED.sub("", text).splitlines():
-            named = _structured_name(line, self._names)
-            lines.append(_fold_content_line(named if named != line else self.text(line)))
-        return "\r\n".join(lines) + "\r\n"
+        """A vCard read property by property: names, addresses and notes masked."""
+        return cards.mask_vcard(text, self)
 
     def calendar(self, text: str) -> str:
-        """ORGANIZER/ATTENDEE mailto and CN= values, and every other line."""
-        lines = [_fold_content_line(self.text(line)) for line in _FOLDED.sub("", text).splitlines()]
-        return "\r\n".join(lines) + "\r\n"
-
-
-def _structured_name(line: str, names: Mapping[str, str]) -> str:
-    """`N:Doe;Jane;;;` becomes `N:<handle>;;;;` when Jane Doe is a known name."""
-    head, colon, value = line.partition(":")
-    if not colon or head.split(";")[0].split(".")[-1].strip().upper() != "N":
-        return line
-    parts = [p.strip() for p in value.split(";")] + ["", "", ""]
-    family, given, additional = parts[0], parts[1], parts[2]
-    candidates = {
-        " ".join(f"{given} {family}".split()).casefold(),
-        " ".join(f"{given} {additional} {family}".split()).casefold(),
-    }
-    for name, handle in names.items():
-        if " ".join(name.split()).casefold() in candidates:
-            return f"{head}:{handle};;;;"
-    return line
-
-
-def _fold_content_line(line: str) -> str:
-    """vCard/iCalendar folding: at most 75 octets a line, continuation with a space."""
-    if len(line.encode("utf-8")) <= _ICAL_WIDTH:
-        return line
-    chunks, current, size = [], "", 0
-    for ch in line:
-        width = len(ch.encode("utf-8", "replace"))
-        if size + width > _ICAL_WIDTH:
-            chunks.append(current)
-            current, size = "", 1  # the leading space of the continuation
-        current += ch
-        size += width
-    chunks.append(current)
-    return "\r\n ".join(chunks)
+        """An iCalendar object: ORGANIZER/ATTENDEE addresses and CN, and every text value."""
+        return cards.mask_calendar(text, self)
 
 
 class _TagAttributes(HTMLParser):

@@ -112,7 +112,9 @@ NON_ASCII_COMMAND = Reply(500, "5.5.2", "Syntax error: the command name must be 
 
 
 def line_too_long(limit: int) -> Reply:
-    return Reply(500, "5.5.2", f"Message refused: a line is longer than {limit} bytes; RFC 5321 allows 1000 with CRLF")
+    return Reply(
+        500, "5.5.2", f"Message refused: a line is longer than {limit} bytes, the most this relay takes; send it as an attachment"
+    )
 
 
 def size_limit(limit: int) -> Reply:

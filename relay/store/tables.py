@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Integer, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -23,6 +23,9 @@ class Program(SQLModel, table=True):
     closes_on: date | None = None
     closed_at: datetime | None = None
     created_at: datetime
+    # Raised whenever the program's real addresses change (enrolment, erasure),
+    # so a cached address book is never used past the change.
+    mask_version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class Alias(SQLModel, table=True):
@@ -53,6 +56,18 @@ class Participant(SQLModel, table=True):
     away_reason: str = Field(default="", max_length=200)
     guardian_email: str | None = Field(default=None, max_length=320)  # normalised, like email; never shown
     created_at: datetime
+
+
+class ParticipantName(SQLModel, table=True):
+    """Every display name a participant has written in a From header: all are masked, not only the latest."""
+
+    __tablename__ = "participant_name"
+    __table_args__ = (UniqueConstraint("participant_id", "name", name="uq_participant_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    participant_id: int = Field(foreign_key="participant.id", index=True)
+    name: str = Field(max_length=200)
+    first_seen_at: datetime
 
 
 class Pairing(SQLModel, table=True):

@@ -213,9 +213,9 @@ async def test_size_is_advertised_and_enforced_before_and_after_the_data(tight):
     "extra, body, expected, words",
     [
         ((b"X-Filler: " + b"a" * 900 + b"\r\n") * 80, b"hi\r\n", "552 5.3.4", "header section"),
-        (b"", b"a" * 1500 + b"\r\n", "500 5.5.2", "longer than 1000"),
+        (b"", b"a" * 70000 + b"\r\n", "500 5.5.2", "longer than 65536"),
     ],
-    ids=["header-over-64k", "line-over-1000"],
+    ids=["header-over-64k", "line-over-65536"],
 )
 async def test_header_and_line_limits(world, people, extra, body, expected, words):
     mentor_alias, _ = people

@@ -1,6 +1,6 @@
 """A participant's guardian address, given at enrolment or in the bulk import.
 
-Revision ID: 0002_cli
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-12-01
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import sqlmodel
 
 
-revision = '0002_cli'
+revision = '0002'
 down_revision = '0001'
 branch_labels = None
 depends_on = None
