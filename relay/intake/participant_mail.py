@@ -30,7 +30,7 @@ from relay.policy.engine import evaluate
 from relay.policy.rules import sender_authentication
 from relay.smtp import replies
 from relay.smtp.replies import Reply
-from relay.store import lookups, messages
+from relay.store import directory, lookups, messages
 from relay.store.tables import Participant
 
 

@@ -46,7 +46,9 @@ async def test_share_my_address_needs_both_sides_and_a_moderator(world, pair, mo
 
 async def test_daily_digest_only_when_there_is_news_and_the_response_report(world, pair, monkeypatch, tmp_path, capsys):
     mentor_alias, mentee_alias = pair
-    start = world.clock.now()  # 15:00 UTC: today's digest is due (08:00)
+    enrolled = world.clock.now()  # 15:00 UTC, after today's digest hour (08:00)
+    assert to(await tick_at(world, enrolled), MOD) == []  # not the minute a moderator is enrolled
+    start = enrolled.replace(hour=8, minute=1) + timedelta(days=1)  # the next morning, at the digest hour
     arrived = await tick_at(world, start)
     (digest,) = to(arrived, MOD)  # the new pairing is news
     assert "Daily digest" in digest["Subject"] and "Sam and Jo" in plain(digest)
