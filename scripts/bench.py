@@ -76,7 +76,7 @@ def options(argv=None):
     parser.add_argument("--max-seconds", type=float, default=180, help="a load starts no message after this")
     parser.add_argument("--drain-timeout", type=float, default=240, help="longest wait for delivery after a load")
     parser.add_argument("--stall", type=float, default=30, help="give up waiting when no copy came for this long")
-    parser.add_argument("--database-url", default="", help="run the relay on this (empty) store instead of SQLite")
+    parser.add_argument("--database-url", default="", help="run the relay on PostgreSQL (a fresh schema per run) instead of SQLite")
     parser.add_argument("--quick", action="store_true", help="few messages, short waits: a smoke run")
     parser.add_argument("--json", help="also write every figure to this file")
     parser.add_argument("--markdown", action="store_true", help="also print the tables as Markdown")
@@ -162,16 +162,18 @@ class Bench:
 
     async def relay(self, size: int, processes: int, messages: int, crowd: int = 0, profile: str = "") -> dict:
         data = Path(tempfile.mkdtemp(prefix=f"relay-p{processes}-{size}-", dir=self.workdir))
-        env = bench_relay.relay_env(data, self.sink_port, processes, self.args.database_url)
-        alias = await asyncio.to_thread(bench_relay.prepare, env, data, crowd)
-        process = await asyncio.to_thread(bench_relay.start, env, data)
-        try:
-            port = await read_port(process, bench_relay.listening_port)
-            return await self.measure(process.pid, port, alias, size, messages, delivers=True, profile=profile)
-        except Exception as error:
-            raise RuntimeError(f"{error}\n{bench_relay.log_tail(data)}") from error
-        finally:
-            await asyncio.to_thread(stop, process)
+        with bench_relay.fresh_store(self.args.database_url) as url:
+            env = bench_relay.relay_env(data, self.sink_port, processes, url)
+            alias = await asyncio.to_thread(bench_relay.prepare, env, data, crowd)
+            process = await asyncio.to_thread(bench_relay.start, env, data)
+            try:
+                port = await read_port(process, bench_relay.listening_port)
+                return await self.measure(process.pid, port, alias, size, messages, delivers=True,
+                                          profile=profile)
+            except Exception as error:
+                raise RuntimeError(f"{error}\n{bench_relay.log_tail(data)}") from error
+            finally:
+                await asyncio.to_thread(stop, process)
 
     async def postfix(self, size: int) -> dict:
         instance = bench_postfix.PrivatePostfix(self.sink_port)

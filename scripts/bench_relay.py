@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import random
+import secrets
 import subprocess
 import sys
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 MENTOR, MENTEE = "mentor@bench.example", "mentee@bench.example"
@@ -28,6 +31,30 @@ def relay_env(workdir: Path, sink_port: int, processes: int, database_url: str =
     if database_url:
         env["RELAY_DATABASE_URL"] = database_url
     return env
+
+
+@contextmanager
+def fresh_store(database_url: str) -> Iterator[str]:
+    """SQLite in the data directory (empty URL), or a schema of its own on PostgreSQL, dropped afterwards."""
+    if not database_url:
+        yield ""
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from relay.store.db import engine_url
+
+    schema = f"bench_{secrets.token_hex(6)}"
+    engine = create_engine(engine_url(database_url), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = make_url(engine_url(database_url)).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
 
 
 def relayctl(env: dict, *args: str) -> str:
@@ -56,8 +83,6 @@ def enrol_crowd(env: dict, people: list[tuple[str, str, str, str]]) -> None:
     Through the store rather than relayctl, so that the names the masking has to
     find are set too, and a thousand people take seconds.
     """
-    import secrets
-
     from relay import model
     from relay.store import directory
     from relay.store.db import Database
