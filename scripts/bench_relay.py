@@ -21,12 +21,12 @@ LAST = ("Garcia Smith Nguyen Okafor Kowalski Rossi Müller Silva Haddad Tanaka N
         "Ivanova Mensah Larsen Ortega Fischer Dubois Walsh Papadopoulos Lindqvist Abubakar Horvat").split()
 
 
-def relay_env(workdir: Path, sink_port: int, processes: int, database_url: str = "") -> dict:
+def relay_env(workdir: Path, sink_port: int, database_url: str = "") -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RELAY_")}
     env.update(
         RELAY_DATA_DIR=str(workdir), RELAY_DOMAIN="bench.test", RELAY_LISTEN="127.0.0.1:0",
         RELAY_SMARTHOST=f"127.0.0.1:{sink_port}", RELAY_SMARTHOST_TLS="none", RELAY_SENDER_AUTH="none",
-        RELAY_MESSAGES_PER_HOUR="100000000", RELAY_MAX_CONNECTIONS_PER_PEER="1000", RELAY_PROCESSES=str(processes),
+        RELAY_MESSAGES_PER_HOUR="100000000", RELAY_MAX_CONNECTIONS_PER_PEER="1000"
     )
     if database_url:
         env["RELAY_DATABASE_URL"] = database_url
@@ -118,10 +118,11 @@ def prepare(env: dict, workdir: Path, crowd_size: int = 0) -> str:
     return added["alias"]
 
 
-def start(env: dict, workdir: Path) -> subprocess.Popen:
-    log = (workdir / "serve.log").open("w")
-    return subprocess.Popen([sys.executable, "-m", "relay.cli.main", "serve"], env=env, cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=log, text=True)
+def start(env: dict, workdir: Path, processes: int) -> subprocess.Popen:
+    """`relayctl serve --processes N`, its log in the data directory."""
+    with (workdir / "serve.log").open("w") as log:
+        return subprocess.Popen([sys.executable, "-m", "relay.cli.main", "serve", "--processes", str(processes)],
+                                env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
 
 
 def listening_port(line: str) -> int:

@@ -74,11 +74,32 @@ def text_table(head: list[str], body: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def markdown_table(head: list[str], body: list[list[str]]) -> str:
+def markdown_table(results: dict) -> str:
+    """All sizes in one Markdown table, each figure as a ratio to the reference with the reference's own value."""
+    sizes = list(results["sizes"])
+    head = ["target"]
+    for size in sizes:
+        kb = f"{int(size) // 1024} KB"
+        head += [f"{kb} msg/s", f"{kb} end-of-DATA→250 median / p99", f"{kb} last copy after load"]
+    names = [n for n in NAMES if any(n in results["sizes"][s] for s in sizes)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for line in body:
-        cells = line if len(line) > 2 else [line[0], line[1]] + [""] * (len(head) - 2)
-        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    for name in names:
+        cells = [NAMES[name]]
+        for size in sizes:
+            figures = results["sizes"][size]
+            result, ref_name = figures.get(name), reference(figures)
+            ref = figures.get(ref_name, {})
+            if not isinstance(result, dict):
+                cells += [str(result or "–"), "", ""]
+                continue
+            if name == ref_name:
+                cells += [f"1.00 ({result['per_second']:,.0f}/s)",
+                          f"1.00 / 1.00 ({cell(result['median_ms'])} / {cell(result['p99_ms'])} ms)"]
+            else:
+                cells += [ratio(result["per_second"], ref["per_second"]),
+                          f"{ratio(result['median_ms'], ref['median_ms'])} / {ratio(result['p99_ms'], ref['p99_ms'])}"]
+            cells.append(lag(result))
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -107,9 +128,6 @@ def report(results: dict, args) -> None:
         head, body, ref_name = rows(figures)
         print(f"\n{int(size):,} B messages, against {ref_name or 'no reference'}:")
         print(text_table(head, body))
-        if getattr(args, "markdown", False):
-            print()
-            print(markdown_table(head, body))
         for name, result in figures.items():
             if isinstance(result, dict) and (result.get("refused") or result.get("errors")):
                 print(f"  {NAMES.get(name, name)}: refused {result.get('refused')}, errors {result.get('errors')}")
@@ -118,3 +136,6 @@ def report(results: dict, args) -> None:
     if "program" in results:
         print()
         print("\n".join(program_lines(results["program"])))
+    if getattr(args, "markdown", False):
+        print()
+        print(markdown_table(results))
