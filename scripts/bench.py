@@ -35,7 +35,7 @@ asserted. Loopback only; everything runs in temporary directories removed at
 the end.
 
     make bench                                   # everything: 2,000 messages at 4 KB, 500 at 64 KB (~15 min)
-    make bench BENCH_ARGS="--quick"              # a smoke run (~5 min, most of it the program case)
+    make bench BENCH_ARGS="--quick"              # a smoke run (~2 min)
     make bench BENCH_ARGS="--quick --targets bare,relay,postfix --sizes 4096"
     python scripts/bench.py --targets relay,postfix --sizes 4096 --messages 4000 --json out.json
     python scripts/bench.py --targets relay --sizes 4096 --profile /tmp/relay   # + py-spy flamegraph
@@ -90,7 +90,7 @@ def options(argv=None):
                         help="py-spy the 1-process relay at the first size: PREFIX.svg and PREFIX.txt")
     args = parser.parse_args(argv)
     if args.quick:
-        args.messages, args.large_messages, args.program_messages = 300, 100, 100
+        args.messages, args.large_messages, args.program_messages = 300, 100, 40
         args.warmup, args.max_seconds, args.drain_timeout, args.stall = 20, 60, 60, 15
     args.sizes = [int(s) for s in args.sizes.split(",") if s]
     args.targets = [t for t in args.targets.split(",") if t]
