@@ -1,21 +1,44 @@
-"""Benchmark: messages per second and end-of-DATA-to-250 latency over real SMTP.
+"""Benchmark: throughput, end-of-DATA-to-250 latency and delivery lag over real SMTP on loopback.
 
-Runs three servers on loopback, one after the other, under the same client
-load (concurrent SMTP sessions sending small messages):
+One run measures, at each message size (4 KB and 64 KB by default), the same
+load (20 concurrent SMTP sessions, one recipient per message) against:
 
-  bare      aiosmtpd that answers 250 without storing anything (the ceiling
-            of SMTP framing plus this client on this machine)
-  sqlite    aiosmtpd that commits each message to SQLite (WAL,
-            synchronous=FULL) before 250: the "bare Python relay" of the design
-  relay     `relayctl serve` (store with group commit, policy, then masked,
-            DKIM-signed delivery to a local sink)
+  bare      aiosmtpd answering 250 and storing nothing (the ceiling of SMTP
+            framing in Python plus the load generator on this machine)
+  sqlite    aiosmtpd committing each message to SQLite (WAL, synchronous=FULL)
+            in its own transaction before the 250: a bare Python relay
+  relay     `relayctl serve` on a temporary data directory (SQLite), shipped
+            policy, masking and DKIM, delivering to the sink; 1 process
+  relay2    the same with `--processes 2`
+  postfix   Debian's Postfix relaying through its own durable queue to the
+            same sink, as a private instance (skipped, with a line saying so,
+            when the package is not installed)
 
-Figures are reported as ratios against the baselines measured in the same
-run, because these machines are shared and noisy. No targets are asserted.
+and, at 4 KB with one process, one pair's throughput in a program of 1,000
+participants against a program of two (`program`).
 
-    make bench                      # defaults: 20 sessions, 4 KB, 2000 messages, one relay process
-    make bench BENCH_ARGS="--processes 2"
-    python scripts/bench.py --sessions 20 --size 4096 --messages 4000 --json out.json
+The load generator is the same for every target: scripts/bench_load.py, a
+hand-written asyncio SMTP client in its own process (no client library, no
+pipelining), timing from the final "." of DATA to the reply. Against Postfix
+it reaches the same rate as Postfix's own smtp-source (within 5% at 4 KB and
+64 KB on these machines), so it is not what limits the figures; smtp-source
+is not used because it cannot time each reply. Relayed copies go
+to scripts/bench_sink.py, a small SMTP sink in this process that counts the
+copies carrying the run's marker, so delivery lag (last copy at the sink minus
+end of load) shows a growing backlog. CPU is the target's process tree's user
++ system time from the start of the load until its last copy was delivered.
+
+Every figure is printed as a ratio to Postfix in the same run (to bare aiosmtpd
+when Postfix is absent): these machines are shared and noisy, so only ratios
+mean much. Each target gets a short warm-up first, not counted. Nothing is
+asserted. Loopback only; everything runs in temporary directories removed at
+the end.
+
+    make bench                                   # everything: 2,000 messages at 4 KB, 500 at 64 KB (~15 min)
+    make bench BENCH_ARGS="--quick"              # a smoke run (~2 min)
+    make bench BENCH_ARGS="--quick --targets bare,relay,postfix --sizes 4096"
+    python scripts/bench.py --targets relay,postfix --sizes 4096 --messages 4000 --json out.json
+    python scripts/bench.py --targets relay --sizes 4096 --profile /tmp/relay   # + py-spy flamegraph
 """
 
 from __future__ import annotations
@@ -24,203 +47,208 @@ import argparse
 import asyncio
 import json
 import os
-import sqlite3
-import statistics
+import platform
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
-import aiosmtplib
-from aiosmtpd.smtp import SMTP
+import bench_postfix
+import bench_relay
+from bench_profile import Profiler
+from bench_proc import cpu_seconds, read_port, run_load, stop, wait_delivered
+from bench_report import report
+from bench_sink import Counter
+from bench_sink import start as start_sink
 
-ROOT = Path(__file__).resolve().parents[1]
-MENTOR, MENTEE = "mentor@bench.example", "mentee@bench.example"
-
-
-def make_message(size: int, n: int, to: str) -> bytes:
-    filler = ("All work and no play makes a fine essay. " * (size // 40 + 1))[:size]
-    lines = [filler[i : i + 76] for i in range(0, len(filler), 76)]
-    head = f"From: {MENTEE}\r\nTo: {to}\r\nSubject: bench {n}\r\nMessage-ID: <b{n}@bench.example>\r\n\r\n"
-    return (head + "\r\n".join(lines) + "\r\n").encode()
-
-
-async def load(port: int, to: str, sessions: int, total: int, size: int) -> dict:
-    latencies: list[float] = []
-    per_session = total // sessions
-    failures = 0
-
-    async def session(index: int) -> None:
-        nonlocal failures
-        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False, timeout=60)
-        await client.connect()
-        await client.ehlo()
-        for i in range(per_session):
-            data = make_message(size, index * per_session + i, to)
-            await client.mail(MENTEE)
-            await client.rcpt(to)
-            started = time.perf_counter()
-            try:
-                await client.data(data)  # returns after the final dot's reply
-                latencies.append(time.perf_counter() - started)
-            except aiosmtplib.SMTPResponseException:
-                failures += 1
-                await client.rset()
-        await client.quit()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(session(n) for n in range(sessions)))
-    elapsed = time.perf_counter() - started
-    latencies.sort()
-    return {
-        "messages": len(latencies),
-        "failures": failures,
-        "seconds": round(elapsed, 3),
-        "per_second": round(len(latencies) / elapsed, 1),
-        "median_ms": round(statistics.median(latencies) * 1000, 2),
-        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
-    }
+HERE = Path(__file__).resolve().parent
+TARGETS = ("bare", "sqlite", "relay", "relay2", "postfix", "program")
+MARKER, WARM = "bench-msg-", "bench-warm-"
 
 
-class BareHandler:
-    async def handle_DATA(self, server, session, envelope):
-        return "250 2.0.0 OK"
-
-
-class SqliteHandler:
-    def __init__(self, path: Path) -> None:
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.execute("CREATE TABLE m (id INTEGER PRIMARY KEY, sender TEXT, rcpts TEXT, raw BLOB)")
-        self.lock = threading.Lock()  # one connection, one transaction at a time
-
-    async def handle_DATA(self, server, session, envelope):
-        def commit():
-            with self.lock:
-                self._insert(envelope)
-
-        await asyncio.to_thread(commit)
-        return "250 2.0.0 OK"
-
-    def _insert(self, envelope) -> None:
-        self.db.execute("BEGIN IMMEDIATE")
-        self.db.execute("INSERT INTO m (sender, rcpts, raw) VALUES (?, ?, ?)",
-                        (envelope.mail_from, ",".join(envelope.rcpt_tos), envelope.original_content))
-        self.db.execute("COMMIT")
-
-
-async def serve_baseline(handler) -> asyncio.AbstractServer:
-    loop = asyncio.get_running_loop()
-    return await loop.create_server(lambda: SMTP(handler, hostname="bench", decode_data=False), "127.0.0.1", 0)
-
-
-def baseline_process(kind: str, workdir: Path) -> subprocess.Popen:
-    """Baselines run in their own process, like the relay, so the client loop is not shared."""
-    code = (
-        "import asyncio, sys; sys.path.insert(0, %r); import scripts.bench as b; from pathlib import Path\n"
-        "async def main():\n"
-        "    h = b.BareHandler() if %r == 'bare' else b.SqliteHandler(Path(%r) / 'base.db')\n"
-        "    s = await b.serve_baseline(h); print(s.sockets[0].getsockname()[1], flush=True); await asyncio.Event().wait()\n"
-        "asyncio.run(main())\n"
-    ) % (str(ROOT), kind, str(workdir))
-    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-
-
-class CountingSink:
-    def __init__(self) -> None:
-        self.count = 0
-
-    async def handle_DATA(self, server, session, envelope):
-        self.count += 1
-        return "250 2.0.0 OK"
-
-
-def relayctl(env: dict, *args: str, capture: bool = True) -> str:
-    result = subprocess.run([sys.executable, "-m", "relay.cli.main", *args], env=env, cwd=ROOT,
-                            capture_output=capture, text=True, check=True)
-    return result.stdout.strip() if capture else ""
-
-
-async def measure_relay(args, workdir: Path) -> dict:
-    sink = CountingSink()
-    loop = asyncio.get_running_loop()
-    sink_server = await loop.create_server(lambda: SMTP(sink, hostname="sink", decode_data=False), "127.0.0.1", 0)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RELAY_")}
-    env.update(RELAY_DATA_DIR=str(workdir / "relay"), RELAY_DOMAIN="bench.test", RELAY_LISTEN="127.0.0.1:0",
-               RELAY_SMARTHOST=f"127.0.0.1:{sink_server.sockets[0].getsockname()[1]}", RELAY_SMARTHOST_TLS="none",
-               RELAY_SENDER_AUTH="none", RELAY_MESSAGES_PER_HOUR="10000000", RELAY_MAX_CONNECTIONS_PER_PEER="1000")
-    if args.database_url:
-        env["RELAY_DATABASE_URL"] = args.database_url
-    env["RELAY_PROCESSES"] = str(args.processes)
-    relayctl(env, "init")
-    relayctl(env, "participant", "add", MENTOR, "--role", "mentor", "--handle", "Mentor")
-    relayctl(env, "participant", "add", MENTEE, "--role", "mentee", "--handle", "Mentee")
-    alias = json.loads(relayctl(env, "participant", "list", "--json"))[0]["alias"]
-    relayctl(env, "pair", MENTOR, MENTEE, "--no-welcome")  # the sink counts forwards only
-    process = subprocess.Popen([sys.executable, "-m", "relay.cli.main", "serve"], env=env, cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        line = await asyncio.to_thread(process.stdout.readline)
-        port = int(line.rsplit(" for ", 1)[0].rsplit(":", 1)[1])
-        accepted = await load(port, alias, args.sessions, args.messages, args.size)
-        started = time.perf_counter()
-        while sink.count < accepted["messages"] and time.perf_counter() - started < 300:
-            await asyncio.sleep(0.05)
-        accepted["delivered"] = sink.count
-        accepted["drain_seconds_after_load"] = round(time.perf_counter() - started, 2)
-        return accepted
-    finally:
-        process.terminate()
-        process.wait(timeout=60)
-        sink_server.close()
-
-
-async def measure_baseline(kind: str, args, workdir: Path) -> dict:
-    process = baseline_process(kind, workdir)
-    try:
-        port = int(await asyncio.to_thread(process.stdout.readline))
-        return await load(port, "anyone@bench.test", args.sessions, args.messages, args.size)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-async def main() -> None:
+def options(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sessions", type=int, default=20)
-    parser.add_argument("--messages", type=int, default=2000)
-    parser.add_argument("--size", type=int, default=4096)
-    parser.add_argument("--database-url", default="", help="run the relay on this store instead of SQLite")
-    parser.add_argument("--processes", type=int, default=1, help="relay processes sharing the port")
-    parser.add_argument("--json", help="also write the figures to this file")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="relay-bench-") as tmp:
-        workdir = Path(tmp)
-        results = {
-            "bare": await measure_baseline("bare", args, workdir),
-            "sqlite": await measure_baseline("sqlite", args, workdir),
-            "relay": await measure_relay(args, workdir),
+    parser.add_argument("--sizes", default="4096,65536", help="message sizes in bytes, comma-separated")
+    parser.add_argument("--sessions", type=int, default=20, help="concurrent SMTP sessions")
+    parser.add_argument("--messages", type=int, default=2000, help="messages per target at sizes under 32 KB")
+    parser.add_argument("--large-messages", type=int, default=500, help="messages per target at 32 KB and more")
+    parser.add_argument("--targets", default=",".join(TARGETS), help=f"comma-separated, of {', '.join(TARGETS)}")
+    parser.add_argument("--program-size", type=int, default=1000, help="participants in the large program")
+    parser.add_argument("--program-messages", type=int, default=200, help="messages in each program-size run")
+    parser.add_argument("--warmup", type=int, default=40, help="messages sent to each target before measuring")
+    parser.add_argument("--max-seconds", type=float, default=180, help="a load starts no message after this")
+    parser.add_argument("--drain-timeout", type=float, default=240, help="longest wait for delivery after a load")
+    parser.add_argument("--stall", type=float, default=30, help="give up waiting when no copy came for this long")
+    parser.add_argument("--database-url", default="",
+                        help="run the relay on PostgreSQL (a fresh schema per run) instead of SQLite")
+    parser.add_argument("--quick", action="store_true", help="few messages, short waits: a smoke run")
+    parser.add_argument("--json", help="also write every figure to this file")
+    parser.add_argument("--markdown", action="store_true", help="also print the tables as Markdown")
+    parser.add_argument("--profile", metavar="PREFIX",
+                        help="py-spy the 1-process relay at the first size: PREFIX.svg and PREFIX.txt")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.messages, args.large_messages, args.program_messages = 300, 100, 40
+        args.warmup, args.max_seconds, args.drain_timeout, args.stall = 20, 60, 60, 15
+    args.sizes = [int(s) for s in args.sizes.split(",") if s]
+    args.targets = [t for t in args.targets.split(",") if t]
+    unknown = set(args.targets) - set(TARGETS)
+    if unknown:
+        parser.error(f"unknown target(s): {', '.join(sorted(unknown))}")
+    return args
+
+
+def count_for(args, size: int) -> int:
+    return args.messages if size < 32 * 1024 else args.large_messages
+
+
+class Bench:
+    def __init__(self, args, workdir: Path, counter: Counter, sink_port: int) -> None:
+        self.args, self.workdir, self.counter, self.sink_port = args, workdir, counter, sink_port
+
+    async def warm(self, port: int, rcpt: str, size: int, delivers: bool) -> None:
+        if not self.args.warmup:
+            return
+        self.counter.reset(WARM.encode())
+        await run_load(port, rcpt, self.args, self.args.warmup, size, WARM)
+        if delivers:
+            await wait_delivered(self.counter, self.args.warmup, self.args.drain_timeout, self.args.stall)
+
+    async def measure(self, pid: int, port: int, rcpt: str, size: int, messages: int, delivers: bool,
+                      queued=None, profile: str = "") -> dict:
+        """Warm up, then one measured load; with ``delivers``, wait for its copies at the sink."""
+        await self.warm(port, rcpt, size, delivers)
+        self.counter.reset(MARKER.encode())
+        profiler = Profiler(profile) if profile else None
+        if profiler and (skipped := profiler.start(pid)):
+            print(skipped, file=sys.stderr)
+            profiler = None
+        cpu_before = cpu_seconds(pid)
+        result = await run_load(port, rcpt, self.args, messages, size, MARKER)
+        if profiler:
+            title = f"relay under {self.args.sessions} sessions of {size} B messages, {messages} messages, " \
+                    f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {result['per_second']} msg/s"
+            print(await asyncio.to_thread(profiler.stop, title), file=sys.stderr)
+        if delivers:
+            complete = await wait_delivered(self.counter, result["accepted"], self.args.drain_timeout,
+                                            self.args.stall)
+            result.update(self.delivery(result, complete))
+            if queued is not None:
+                result["queue_empty_s"] = await self.queue_empty(queued, result["ended"])
+        result["cpu_ms_per_msg"] = round((cpu_seconds(pid) - cpu_before) * 1000 / max(result["accepted"], 1), 2)
+        return result
+
+    def delivery(self, result: dict, complete: bool) -> dict:
+        delivered, last = self.counter.marked, self.counter.last_at
+        span = (last if delivered else time.monotonic()) - result["started"]
+        return {
+            "delivered": delivered,
+            "delivery_complete": complete,
+            "delivery_lag_s": round(max(0.0, last - result["ended"]), 3) if delivered else None,
+            "delivered_per_second": round(delivered / span, 1) if span > 0 else 0.0,
         }
-    report(results, args)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2))
+
+    async def queue_empty(self, queued, ended: float) -> float | None:
+        deadline = time.monotonic() + 30
+        while queued() and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        return None if queued() else round(time.monotonic() - ended, 3)
+
+    async def baseline(self, kind: str, size: int) -> dict:
+        command = [sys.executable, str(HERE / "bench_servers.py"), kind, str(self.workdir)]
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        try:
+            port = await read_port(process, int)
+            return await self.measure(process.pid, port, "anyone@bench.test", size, count_for(self.args, size),
+                                      delivers=False)
+        finally:
+            await asyncio.to_thread(stop, process)
+
+    async def relay(self, size: int, processes: int, messages: int, crowd: int = 0, profile: str = "") -> dict:
+        data = Path(tempfile.mkdtemp(prefix=f"relay-p{processes}-{size}-", dir=self.workdir))
+        with bench_relay.fresh_store(self.args.database_url) as url:
+            env = bench_relay.relay_env(data, self.sink_port, url)
+            alias = await asyncio.to_thread(bench_relay.prepare, env, data, crowd)
+            process = await asyncio.to_thread(bench_relay.start, env, data, processes)
+            try:
+                port = await read_port(process, bench_relay.listening_port)
+                return await self.measure(process.pid, port, alias, size, messages, delivers=True,
+                                          profile=profile)
+            except Exception as error:
+                raise RuntimeError(f"{error}\n{bench_relay.log_tail(data)}") from error
+            finally:
+                await asyncio.to_thread(stop, process)
+
+    async def postfix(self, size: int) -> dict:
+        instance = bench_postfix.PrivatePostfix(self.sink_port)
+        try:
+            await asyncio.to_thread(instance.start)
+            result = await self.measure(instance.master_pid(), instance.port, "someone@bench.test", size,
+                                        count_for(self.args, size), delivers=True, queued=instance.queued)
+            result["version"] = instance.version()
+            return result
+        except Exception as error:
+            raise RuntimeError(f"{error}\n{instance.log_tail()}") from error
+        finally:
+            await asyncio.to_thread(instance.stop)
+            instance.remove()
+
+    async def program(self) -> dict:
+        """One pair's throughput in a program of ``--program-size`` participants against a program of two."""
+        small = await self.relay(4096, 1, self.args.program_messages)
+        large = await self.relay(4096, 1, self.args.program_messages, crowd=self.args.program_size - 2)
+        return {"participants": self.args.program_size, "two": small, "large": large}
 
 
-def report(results: dict, args) -> None:
-    print(f"{args.sessions} sessions, {args.size} B messages, {args.messages} messages, {os.cpu_count()} cores, "
-          f"{args.processes} relay process(es)")
-    print(f"{'server':<8} {'msg/s':>8} {'median ms':>10} {'p99 ms':>8} {'vs bare':>8} {'vs sqlite':>10}")
-    bare, base = results["bare"]["per_second"], results["sqlite"]["per_second"]
-    for name, r in results.items():
-        print(f"{name:<8} {r['per_second']:>8} {r['median_ms']:>10} {r['p99_ms']:>8} "
-              f"{r['per_second'] / bare:>8.2f} {r['per_second'] / base:>10.2f}")
-    relay = results["relay"]
-    print(f"relay: {relay['delivered']}/{relay['messages']} delivered to the sink, "
-          f"{relay['failures']} refused, drained {relay['drain_seconds_after_load']} s after the load ended")
+async def run_target(bench: Bench, target: str, size: int) -> dict | str:
+    """A target's figures, or one line saying why there are none."""
+    try:
+        if target in ("bare", "sqlite"):
+            return await bench.baseline(target, size)
+        if target in ("relay", "relay2"):
+            profile = bench.args.profile if target == "relay" and size == bench.args.sizes[0] else ""
+            return await bench.relay(size, 1 if target == "relay" else 2, count_for(bench.args, size),
+                                     profile=profile or "")
+        if target == "postfix":
+            return bench_postfix.why_not() or await bench.postfix(size)
+    except Exception as error:  # noqa: BLE001 - one failed target must not lose the others' figures
+        return f"failed: {error}"
+    raise ValueError(target)
+
+
+async def main(args) -> dict:
+    results: dict = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
+        "sessions": args.sessions,
+        "sizes": {},
+    }
+    counter = Counter(MARKER.encode())
+    sink, sink_port = await start_sink(counter)
+    try:
+        with tempfile.TemporaryDirectory(prefix="relay-bench-") as tmp:
+            bench = Bench(args, Path(tmp), counter, sink_port)
+            for size in args.sizes:
+                figures = results["sizes"].setdefault(str(size), {})
+                for target in (t for t in TARGETS if t in args.targets and t != "program"):
+                    print(f"… {target} at {size} B", file=sys.stderr, flush=True)
+                    figures[target] = await run_target(bench, target, size)
+            if "program" in args.targets:
+                print(f"… program of {args.program_size} against a program of two", file=sys.stderr, flush=True)
+                try:
+                    results["program"] = await bench.program()
+                except Exception as error:  # noqa: BLE001
+                    results["program"] = f"failed: {error}"
+    finally:
+        sink.close()
+    return results
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    arguments = options()
+    figures = asyncio.run(main(arguments))
+    report(figures, arguments)
+    if arguments.json:
+        Path(arguments.json).write_text(json.dumps(figures, indent=2))
