@@ -25,7 +25,8 @@ from relay.intake.context import IntakeContext
 from relay.intake.participant_mail import ParticipantRoute
 from relay.intake.sender import SenderCheck
 from relay.intake.throttle import Door
-from relay.keys import ensure_dkim_key, ensure_secret
+from relay import keys, logs
+from relay.metrics_http import start_http
 from relay.notices import environment
 from relay.outbound.transports import MaildirTransport, SmarthostTransport, Transport
 from relay.outbound.worker import OutboundWorker
@@ -73,14 +74,13 @@ class Relay:
         return self.server.sockets[0].getsockname()[1] if self.server else 0
 
 
-def prepare(settings: Settings) -> tuple[Database, bytes, bytes]:
-    """What ``relayctl init`` does, idempotently: data dir, schema, HMAC secret, DKIM key."""
+def prepare(settings: Settings, clock: Clock) -> tuple[Database, keys.DeploymentKeys]:
+    """What ``relayctl init`` does, idempotently: data dir, schema, the deployment's keys (shared in the store)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database.from_url(settings.database_url)
     schema.upgrade(db.engine)
-    secret, _ = ensure_secret(settings.secret_path)
-    key, _ = ensure_dkim_key(settings.dkim_key)
-    return db, secret, key
+    deployment = keys.ensure(db, settings.secret_path, settings.dkim_key, settings.dkim_selector, clock.now())
+    return db, deployment
 
 
 def policy_path(settings: Settings) -> Path | None:
@@ -108,7 +108,8 @@ def build(settings: Settings, clock: Clock | None = None, transport: Transport |
     from relay.outbound.dkim import Signer
 
     clock = clock or SystemClock()
-    db, secret, key = prepare(settings)
+    db, deployment = prepare(settings, clock)
+    secret = deployment.secret
     writer = BatchWriter(db)
     policies = load_policy(policy_path(settings))
     if dns is None and settings.sender_auth == "dmarc":
@@ -122,7 +123,7 @@ def build(settings: Settings, clock: Clock | None = None, transport: Transport |
         clock,
         settings.domain,
         secret,
-        signer=Signer(key, settings.dkim_selector, settings.domain),
+        signer=Signer(deployment.dkim_key, deployment.selector, settings.domain),
         concurrency=settings.workers,
     )
     ctx = IntakeContext(
@@ -135,6 +136,7 @@ def build(settings: Settings, clock: Clock | None = None, transport: Transport |
         secret=secret,
         wake_outbound=worker.wake,
     )
+    worker.metrics = ctx.metrics  # one set of counters per process
     relay = Relay(
         settings=settings,
         clock=clock,
@@ -211,8 +213,10 @@ async def serve(settings: Settings, sock=None) -> None:
             "RELAY_SENDER_AUTH=none: the envelope sender is trusted without any check. "
             "Anyone can impersonate a participant. Use this for development only."
         )
+    logs.configure(settings)
     relay = build(settings)
     await start(relay, sock=sock)
+    status = await start_http(relay)  # counts SMTP replies; /metrics and /healthz on RELAY_METRICS_LISTEN
     done = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -222,6 +226,7 @@ async def serve(settings: Settings, sock=None) -> None:
     await done.wait()
     log.info("stopping: draining deliveries")
     await stop(relay)
+    await status.close()
 
 
 def serve_processes(settings: Settings, processes: int) -> None:

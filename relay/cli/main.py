@@ -12,10 +12,13 @@ import importlib
 import logging
 import sys
 
+from relay import logs
 from relay.cli.base import CliError, Context
 
 COMMANDS = [
     "relay.cli.setup",
+    "relay.cli.dkim",
+    "relay.cli.backup",
     "relay.cli.participants",
     "relay.cli.pairs",
     "relay.cli.messages",
@@ -46,11 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO if args.command == "serve" else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # schema checks are routine, not news
+    logs.setup(logging.DEBUG if args.verbose else logging.INFO if args.command == "serve" else logging.WARNING)
     context = Context(env_file=args.env_file)
     try:
         return args.func(args, context) or 0

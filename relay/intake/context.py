@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any, Awaitable, Callable
 
 from relay.clock import Clock
+from relay.metrics import Metrics
 from relay.store.db import Database
 from relay.store.writer import BatchWriter
 
@@ -38,3 +39,4 @@ class IntakeContext:
     data_checks: list[DataCheck] = field(default_factory=list)
     token: Callable[[], str] = lambda: secrets.token_hex(12)
     entropy: Callable[[], bytes] = lambda: secrets.token_bytes(16)
+    metrics: Metrics = field(default_factory=Metrics)  # counts and logs each accepted message

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from relay.clock import Clock
+from relay.metrics import Metrics
 from relay.moderation.tokens import make_bounce_local_part
 from relay.outbound.backoff import next_attempt
 from relay.outbound.jobs import OutboundJob, job_of, load_job
@@ -64,6 +65,7 @@ class OutboundWorker:
         self._wake = asyncio.Event()
         self._stopping = False
         self._inflight: set[asyncio.Task] = set()
+        self.metrics = Metrics()  # the service hands in its own
 
     def wake(self) -> None:
         self._wake.set()
@@ -188,6 +190,7 @@ class OutboundWorker:
 
         if await self.db.run(work):
             self.wake()
+        self.metrics.delivery_attempt(delivery_id, outcome)
 
     def decide(self, job: OutboundJob | None, sent: Sent, now, duration_ms: int) -> Outcome:
         if sent.outcome != "deferred" or job is None:
