@@ -54,21 +54,21 @@ class Metrics:
     def message_accepted(self, store_id: int, kind: str, verdict: str, size: int, copies: int) -> None:
         if verdict == "reject":
             self.rejected.labels(kind).inc()
-            logs.event("rejected", message=f"M{store_id}", kind=kind, verdict=verdict, size=size)
+            logs.event("rejected", store_id=store_id, kind=kind, verdict=verdict, size=size)
             return
         self.accepted.labels(kind, verdict).inc()
-        logs.event("accepted", message=f"M{store_id}", kind=kind, verdict=verdict, size=size, copies=copies)
+        logs.event("accepted", store_id=store_id, kind=kind, verdict=verdict, size=size, copies=copies)
 
     def delivery_attempt(self, delivery_id: int, outcome: Any) -> None:
         """``outcome``: the recorded ``relay.store.queue.Outcome``."""
         self.deliveries.labels(outcome.status).inc()
         self.delivery_seconds.observe(outcome.duration_ms / 1000)
-        logs.event("delivery", delivery=f"D{delivery_id}", result=outcome.status, code=outcome.code,
+        logs.event("delivery", delivery_id=delivery_id, result=outcome.status, code=outcome.code,
                    ms=outcome.duration_ms)
 
     def smtp_reply(self, status: str) -> None:
         code = status[:3]
-        if code.isdigit():
+        if code.isdigit() and status[3:4] != "-":  # a multi-line reply counts once, at its last line
             self.smtp_replies.labels(code).inc()
 
     def samples(self) -> list[dict]:

@@ -208,12 +208,12 @@ async def stop(relay: Relay) -> None:
 
 async def serve(settings: Settings, sock=None) -> None:
     """Run until SIGTERM or SIGINT."""
+    logs.configure(settings)
     if settings.sender_auth == "none":
         log.warning(
             "RELAY_SENDER_AUTH=none: the envelope sender is trusted without any check. "
             "Anyone can impersonate a participant. Use this for development only."
         )
-    logs.configure(settings)
     relay = build(settings)
     await start(relay, sock=sock)
     status = await start_http(relay)  # counts SMTP replies; /metrics and /healthz on RELAY_METRICS_LISTEN
