@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from relay.outbound.dkim import generate_key
 from relay.store.tables import DeploymentKey
 
 HMAC = "hmac"
@@ -81,54 +82,51 @@ def ensure(db, secret_path: Path, dkim_path: Path, selector: str, now: datetime)
 
 
 def _ensure(session: Session, secret_path: Path, dkim_path: Path, selector: str, now: datetime) -> DeploymentKeys:
-    notes: list[str] = []
     rows = session.exec(select(DeploymentKey)).all()
-    stored_secret = next((r for r in rows if r.kind == HMAC), None)
-    local_secret = _read_secret(secret_path)
-    if stored_secret is None:
-        value = local_secret if local_secret is not None else secrets.token_bytes(32)
+    secret, secret_note = _shared_secret(session, rows, secret_path, now)
+    active, dkim_note = _signing_key(session, rows, dkim_path, selector, now)
+    # Only now that the store agrees: this host's copies.
+    if not secret_path.exists():
+        write_private(secret_path, _secret_file(secret))
+    if not dkim_path.exists():
+        write_private(dkim_path, active.pem)
+    return DeploymentKeys(secret=secret, dkim_key=active.pem, selector=active.selector, notes=(secret_note, dkim_note))
+
+
+def _shared_secret(session: Session, rows, path: Path, now: datetime) -> tuple[bytes, str]:
+    stored = next((r for r in rows if r.kind == HMAC), None)
+    local = _read_secret(path)
+    if stored is None:
+        value = local if local is not None else secrets.token_bytes(32)
         session.add(DeploymentKey(name=HMAC, kind=HMAC, value=value, created_at=now))
         session.flush()
-        notes.append(f"secret: {secret_path} ({'kept, and published to the store' if local_secret else 'created'})")
-    else:
-        value = stored_secret.value
-        if local_secret is not None and local_secret != value:
-            raise KeysDisagree(
-                f"{secret_path} is not the secret this database's hosts share; "
-                "move it away to adopt the database's, or point RELAY_DATABASE_URL at this host's own database"
-            )
-        notes.append(f"secret: {secret_path} ({'kept' if local_secret else 'adopted from the store'})")
-    dkim_rows = [r for r in rows if r.kind == "dkim"]
-    local_pem = dkim_path.read_bytes() if dkim_path.exists() else None
-    if not dkim_rows:
-        if local_pem is None:
-            from relay.outbound.dkim import generate_key
+        return value, f"secret: {path} ({'kept, and published to the store' if local else 'created'})"
+    if local is not None and local != stored.value:
+        raise KeysDisagree(
+            f"{path} is not the secret this database's hosts share; "
+            "move it away to adopt the database's, or point RELAY_DATABASE_URL at this host's own database"
+        )
+    return stored.value, f"secret: {path} ({'kept' if local else 'adopted from the store'})"
 
-            pem = generate_key()
-        else:
-            pem = local_pem
+
+def _signing_key(session: Session, rows, path: Path, selector: str, now: datetime) -> tuple[DkimKey, str]:
+    stored = [r for r in rows if r.kind == "dkim"]
+    local = path.read_bytes() if path.exists() else None
+    if not stored:
+        pem = local if local is not None else generate_key()
         session.add(DeploymentKey(name=f"dkim:{selector}", kind="dkim", selector=selector, value=pem, created_at=now))
         session.flush()
-        active = DkimKey(selector, "active", pem)
-        notes.append(f"dkim:   {dkim_path} ({'kept, and published to the store' if local_pem else 'created'})")
-    else:
-        active_row = next((r for r in dkim_rows if r.status == "active"), None)
-        if active_row is None:
-            raise KeysDisagree("the store holds DKIM keys but none is active; run 'relayctl dkim-rotate --activate'")
-        if local_pem is not None and all(r.value != local_pem for r in dkim_rows):
-            raise KeysDisagree(
-                f"the DKIM key {dkim_path} is not one of this database's keys; "
-                "move it away to adopt the database's, or point RELAY_DATABASE_URL at this host's own database"
-            )
-        active = DkimKey(active_row.selector, "active", active_row.value)
-        notes.append(f"dkim:   {dkim_path} ({'kept' if local_pem else 'adopted from the store'}), "
-                     f"signing with selector {active.selector}")
-    # Only now that the store agrees: this host's copies.
-    if local_secret is None:
-        write_private(secret_path, _secret_file(value))
-    if local_pem is None:
-        write_private(dkim_path, active.pem)
-    return DeploymentKeys(secret=value, dkim_key=active.pem, selector=active.selector, notes=tuple(notes))
+        return DkimKey(selector, "active", pem), f"dkim:   {path} ({'kept, and published to the store' if local else 'created'})"
+    active = next((r for r in stored if r.status == "active"), None)
+    if active is None:
+        raise KeysDisagree("the store holds DKIM keys but none is active; run 'relayctl dkim-rotate --activate'")
+    if local is not None and all(r.value != local for r in stored):
+        raise KeysDisagree(
+            f"the DKIM key {path} is not one of this database's keys; "
+            "move it away to adopt the database's, or point RELAY_DATABASE_URL at this host's own database"
+        )
+    note = f"dkim:   {path} ({'kept' if local else 'adopted from the store'}), signing with selector {active.selector}"
+    return DkimKey(active.selector, "active", active.value), note
 
 
 def dkim_keys(session: Session) -> list[DkimKey]:

@@ -32,6 +32,7 @@ def relayctl(env, *args, ok=True):
     return result
 
 
+@pytest.mark.slow  # real relayctl processes
 def test_two_hosts_initialised_on_one_database_publish_the_same_dkim_record(tmp_path, db_url):
     a, b = host_env(tmp_path, "host-a", db_url), host_env(tmp_path, "host-b", db_url)
     assert "created" in relayctl(a, "init").stdout
@@ -43,6 +44,7 @@ def test_two_hosts_initialised_on_one_database_publish_the_same_dkim_record(tmp_
     assert (tmp_path / "host-a" / "dkim" / "relay.pem").read_bytes() == (tmp_path / "host-b" / "dkim" / "relay.pem").read_bytes()
 
 
+@pytest.mark.slow  # real relayctl processes
 def test_a_host_whose_keys_are_another_deployments_refuses_to_start(tmp_path, db_url):
     relayctl(host_env(tmp_path, "host-a", db_url), "init")
     stranger = host_env(tmp_path, "host-c", db_url)
@@ -53,6 +55,7 @@ def test_a_host_whose_keys_are_another_deployments_refuses_to_start(tmp_path, db
     assert result.stderr.count("\n") == 1 and "secret.key is not the secret this database's hosts share" in result.stderr
 
 
+@pytest.mark.slow  # real relayctl processes
 def test_rotation_publishes_a_new_selector_while_the_old_still_verifies(tmp_path, db_url):
     a, b = host_env(tmp_path, "host-a", db_url), host_env(tmp_path, "host-b", db_url)
     relayctl(a, "init")
@@ -102,3 +105,19 @@ def test_keys_that_disagree_stop_the_build(tmp_path, sqlite_url, clock):
     (other / "secret.key").write_text("cd" * 32 + "\n")
     with pytest.raises(KeysDisagree):
         service.build(harness.test_settings(tmp_path / "b", sqlite_url, None), clock=clock)
+
+
+@pytest.mark.slow  # real relayctl processes
+def test_a_backup_on_any_store_brings_the_keys_back(tmp_path, db_url):
+    a = host_env(tmp_path, "host-a", db_url)
+    relayctl(a, "init")
+    record = relayctl(a, "dkim-record").stdout
+    out = relayctl(a, "backup", str(tmp_path / "keys.tar.gz")).stdout
+    assert ("pg_dump" in out) == db_url.startswith("postgresql")  # the rest of a PostgreSQL store
+    on_postgres = db_url.startswith("postgresql")
+    # PostgreSQL: the same database (pg_dump keeps the rest); SQLite: the backup brings its own store.
+    b = host_env(tmp_path, "host-b", db_url if on_postgres else f"sqlite:///{tmp_path / 'host-b' / 'relay.db'}")
+    relayctl(b, "restore", str(tmp_path / "keys.tar.gz"))
+    assert (tmp_path / "host-b" / "secret.key").read_bytes() == (tmp_path / "host-a" / "secret.key").read_bytes()
+    assert relayctl(b, "dkim-record").stdout == record
+    assert "kept" in relayctl(b, "init").stdout
