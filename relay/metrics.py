@@ -50,18 +50,26 @@ class Metrics:
         self.delivery_seconds = Histogram(PREFIX + "delivery_attempt_seconds", "Time taken by one delivery attempt",
                                           buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60), registry=r)
         self.smtp_replies = Counter(PREFIX + "smtp_replies", "SMTP replies sent, by code", ["code"], registry=r)
+        self._children: dict[tuple, Any] = {}  # labelled series, looked up once (labels() takes a lock)
+
+    def _child(self, counter: Counter, *labels: str):
+        key = (id(counter), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = counter.labels(*labels)
+        return child
 
     def message_accepted(self, store_id: int, kind: str, verdict: str, size: int, copies: int) -> None:
         if verdict == "reject":
-            self.rejected.labels(kind).inc()
+            self._child(self.rejected, kind).inc()
             logs.event("rejected", store_id=store_id, kind=kind, verdict=verdict, size=size)
             return
-        self.accepted.labels(kind, verdict).inc()
+        self._child(self.accepted, kind, verdict).inc()
         logs.event("accepted", store_id=store_id, kind=kind, verdict=verdict, size=size, copies=copies)
 
     def delivery_attempt(self, delivery_id: int, outcome: Any) -> None:
         """``outcome``: the recorded ``relay.store.queue.Outcome``."""
-        self.deliveries.labels(outcome.status).inc()
+        self._child(self.deliveries, outcome.status).inc()
         self.delivery_seconds.observe(outcome.duration_ms / 1000)
         logs.event("delivery", delivery_id=delivery_id, result=outcome.status, code=outcome.code,
                    ms=outcome.duration_ms)
@@ -69,7 +77,7 @@ class Metrics:
     def smtp_reply(self, status: str) -> None:
         code = status[:3]
         if code.isdigit() and status[3:4] != "-":  # a multi-line reply counts once, at its last line
-            self.smtp_replies.labels(code).inc()
+            self._child(self.smtp_replies, code).inc()
 
     def samples(self) -> list[dict]:
         """This process's counters as plain data (what a process shares with the others)."""

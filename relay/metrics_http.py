@@ -115,7 +115,8 @@ async def start_http(relay: Any) -> StatusServer:
         relay.handler.on_reply = metrics.smtp_reply
     address = metrics_listen(settings)
     several = settings.processes > 1
-    status = StatusServer(relay, metrics, ProcessShare(settings.data_dir / "run" / "metrics") if several else None)
+    shared = several and address is not None  # only a scrape reads the other processes' counters
+    status = StatusServer(relay, metrics, ProcessShare(settings.data_dir / "run" / "metrics") if shared else None)
     if status.share is not None:
         status._tasks.append(asyncio.create_task(status._share_loop(), name="metrics-share"))
     if address is not None:
