@@ -36,7 +36,8 @@ from relay.intake.participant_mail import ParticipantRoute
 from relay.intake.postmaster_mail import PostmasterRoute
 from relay.intake.sender import SenderCheck
 from relay.intake.service_mail import ServiceRoute, away_note_hook
-from relay.keys import ensure_dkim_key, ensure_secret
+from relay import keys
+from relay.metrics import Metrics
 from relay.moderation.notice import NoticePlanner
 from relay.notices import environment
 from relay.outbound.dkim import Signer
@@ -79,14 +80,13 @@ class Relay:
         return self.server.sockets[0].getsockname()[1] if self.server else 0
 
 
-def prepare(settings: Settings) -> tuple[Database, bytes, bytes]:
-    """What ``relayctl init`` does, idempotently: data dir, schema, HMAC secret, DKIM key."""
+def prepare(settings: Settings, clock: Clock) -> tuple[Database, keys.DeploymentKeys]:
+    """What ``relayctl init`` does, idempotently: data dir, schema, the deployment's keys (shared in the store)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database.from_url(settings.database_url)
     schema.upgrade(db.engine)
-    secret, _ = ensure_secret(settings.secret_path)
-    key, _ = ensure_dkim_key(settings.dkim_key)
-    return db, secret, key
+    deployment = keys.ensure(db, settings.secret_path, settings.dkim_key, settings.dkim_selector, clock.now())
+    return db, deployment
 
 
 def policy_path(settings: Settings) -> Path | None:
@@ -135,8 +135,9 @@ def build_scheduler(db: Database, clock: Clock, templates: Any, domain: str, wak
 def build(settings: Settings, clock: Clock | None = None, transport: Transport | None = None, dns: Any = None) -> Relay:
     """Build every part; nothing listens or runs until ``service.start``."""
     clock = clock or SystemClock()
-    db, secret, key = prepare(settings)
-    domain = settings.domain
+    db, deployment = prepare(settings, clock)
+    secret, domain = deployment.secret, settings.domain
+    metrics = Metrics()  # one set of counters per process, for intake and delivery alike
     writer = BatchWriter(db)
     policies = load_policy(policy_path(settings))
     templates = environment()
@@ -153,14 +154,15 @@ def build(settings: Settings, clock: Clock | None = None, transport: Transport |
     )
     worker = OutboundWorker(
         db, transport or default_transport(settings), clock, domain, secret,
-        signer=Signer(key, settings.dkim_selector, domain), concurrency=settings.workers, policies=policies,
+        signer=Signer(deployment.dkim_key, deployment.selector, domain), concurrency=settings.workers,
+        policies=policies, metrics=metrics,
         # When a forwarded copy fails for good, its sender is told privately.
         on_final=(FailureNotices(templates, domain, token),),
     )
     ctx = IntakeContext(
         db=db, writer=writer, clock=clock, domain=domain, policies=policies,
         sender_check=SenderCheck(settings.sender_auth, dns, settings.authserv_id, settings.trusted_peers),
-        secret=secret, wake_outbound=worker.wake, token=token, cpu=cpu,
+        secret=secret, wake_outbound=worker.wake, token=token, cpu=cpu, metrics=metrics,
         # Checks at DATA before the policy, for participant and circle mail, in this order.
         data_checks=(
             HeaderCheck(),

@@ -14,8 +14,10 @@ import signal
 import sys
 
 from relay.composition import Relay, build, policy_path, prepare  # noqa: F401 - the service's public face
+from relay import logs
 from relay.config import Settings
 from relay.intake.accept import Intake
+from relay.metrics_http import start_http
 from relay.smtp import server as smtp_server
 from relay.smtp.handler import RelayHandler
 from relay.smtp.limits import Door
@@ -73,6 +75,7 @@ async def stop(relay: Relay) -> None:
 
 async def serve(settings: Settings, sock=None) -> None:
     """Run until SIGTERM or SIGINT."""
+    logs.configure(settings)
     if settings.sender_auth == "none":
         log.warning(
             "RELAY_SENDER_AUTH=none: the envelope sender is trusted without any check. "
@@ -80,6 +83,7 @@ async def serve(settings: Settings, sock=None) -> None:
         )
     relay = build(settings)
     await start(relay, sock=sock)
+    status = await start_http(relay)  # counts SMTP replies; /metrics and /healthz on RELAY_METRICS_LISTEN
     done = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -91,6 +95,7 @@ async def serve(settings: Settings, sock=None) -> None:
     await done.wait()
     log.info("stopping: draining deliveries")
     await stop(relay)
+    await status.close()
 
 
 def serve_processes(settings: Settings, processes: int) -> None:

@@ -13,10 +13,13 @@ import logging
 import os
 import sys
 
+from relay import logs
 from relay.cli.base import CliError, Context
 
 COMMANDS = [
     "relay.cli.setup",
+    "relay.cli.dkim",
+    "relay.cli.backup",
     "relay.cli.participants",
     "relay.cli.pairs",
     "relay.cli.messages",
@@ -81,11 +84,7 @@ def _run(argv: list[str] | None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as stop:  # --help, --version, or a usage error already printed in one line
         return stop.code if isinstance(stop.code, int) else 2
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO if args.command == "serve" else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # schema checks are routine, not news
+    logs.setup(logging.DEBUG if args.verbose else logging.INFO if args.command == "serve" else logging.WARNING)
     context = Context(env_file=args.env_file)
     try:
         return args.func(args, context) or 0

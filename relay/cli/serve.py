@@ -25,6 +25,7 @@ def run_serve(args, ctx: Context) -> int:
     processes = args.processes if args.processes is not None else settings.processes
     if processes < 1:
         raise CliError("--processes must be at least 1")
+    settings = settings.with_overrides(processes=processes)
     if processes == 1:
         asyncio.run(serve(settings))
     else:

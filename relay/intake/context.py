@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import concurrent.futures
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Awaitable, Callable
 
 from relay.clock import Clock
+from relay.metrics import Metrics
 from relay.store.db import Database
 from relay.store.writer import BatchWriter
 
@@ -41,3 +42,4 @@ class IntakeContext:
     cpu: concurrent.futures.Executor | None = None
     token: Callable[[], str] = lambda: secrets.token_hex(12)
     entropy: Callable[[], bytes] = lambda: secrets.token_bytes(16)
+    metrics: Metrics = field(default_factory=Metrics)  # counts and logs each accepted message

@@ -142,6 +142,7 @@ async def store_and_answer(ctx: IntakeContext, store: "StoreMessage") -> Reply:
     """Commit, then say so: a rejection is stored and refused, anything else is a 250."""
     stored: model.StoredMessage = await ctx.writer.submit(store)
     verdict = store.verdict
+    ctx.metrics.message_accepted(stored.id, store.kind, verdict.action.value, len(store.raw), len(store.copies))
     if verdict.action is model.Action.REJECT:
         return replies.policy_rejected("; ".join(f.reason for f in verdict.findings if f.action is model.Action.REJECT))
     ctx.wake_outbound()

@@ -22,6 +22,7 @@ from typing import Any, Callable, Sequence
 
 from relay.clock import Clock
 from relay.addresses import make_bounce_local_part
+from relay.metrics import Metrics
 from relay.outbound.backoff import next_attempt
 from relay.outbound.jobs import OutboundJob, job_of, load_job
 from relay.outbound.rewrite import build_masked_copy
@@ -54,6 +55,7 @@ class OutboundWorker:
         jitter: Callable[[], float] = random.random,
         policies: Any = None,
         on_final: Sequence[FinalHook] = (),
+        metrics: Metrics | None = None,
     ) -> None:
         self.db, self.transport, self.clock = db, transport, clock
         self.domain, self.secret, self.signer = domain, secret, signer
@@ -67,6 +69,7 @@ class OutboundWorker:
         self._wake = asyncio.Event()
         self._stopping = False
         self._inflight: set[asyncio.Task] = set()
+        self.metrics = metrics or Metrics()  # the composition hands in the process's own
 
     def wake(self) -> None:
         self._wake.set()
@@ -194,6 +197,7 @@ class OutboundWorker:
 
         if await self.db.run(work):
             self.wake()
+        self.metrics.delivery_attempt(delivery_id, outcome)
 
     def decide(self, job: OutboundJob | None, sent: Sent, now, duration_ms: int) -> Outcome:
         if sent.outcome != "deferred" or job is None:

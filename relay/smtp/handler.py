@@ -16,6 +16,7 @@ class RelayHandler:
         self.intake = intake
         self.door = intake.door  # the protocol counts connections and reads DATA within its limits
         self.draining = False
+        self.on_reply = lambda status: None  # the service counts replies by code
 
     async def handle_MAIL(self, server, session, envelope, address: str, mail_options: list[str]) -> str:
         if self.draining:

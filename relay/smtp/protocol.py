@@ -67,7 +67,9 @@ class RelaySMTP(SMTP):
     async def push(self, status) -> None:
         if isinstance(status, bytes):
             status = status.decode("utf-8", "replace")
-        await super().push(translate(status, self.door.data.max_size))
+        status = translate(status, self.door.data.max_size)
+        self.event_handler.on_reply(status)
+        await super().push(status)
         if status.startswith("421") and self.transport is not None:
             self.transport.close()
 

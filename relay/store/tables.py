@@ -279,3 +279,22 @@ class Lease(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=64)
     holder: str = Field(max_length=64)
     until: datetime
+
+
+class DeploymentKey(SQLModel, table=True):
+    """A secret every host of one deployment shares: the HMAC secret, or one DKIM key by selector.
+
+    Kept with the store so that every host on one database signs with the same
+    DKIM key and checks the same tokens. ``status`` of a DKIM key: ``next``
+    (published, not yet signing), ``active`` (signing), ``previous`` (still
+    published so mail already signed keeps verifying) or ``retired``.
+    """
+
+    __tablename__ = "deployment_key"
+
+    name: str = Field(primary_key=True, max_length=80)  # "hmac" or "dkim:<selector>"
+    kind: str = Field(max_length=16)  # hmac | dkim
+    selector: str = Field(default="", max_length=63)
+    status: str = Field(default="active", max_length=16)
+    value: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime
