@@ -100,6 +100,7 @@ def default_transport(settings: Settings) -> Transport:
         username=settings.smarthost_user,
         password=settings.smarthost_password,
         local_hostname=settings.domain,
+        pool_size=settings.workers,
     )
 
 
@@ -124,6 +125,7 @@ def build(settings: Settings, clock: Clock | None = None, transport: Transport |
         secret,
         signer=Signer(key, settings.dkim_selector, settings.domain),
         concurrency=settings.workers,
+        writer=writer,
     )
     ctx = IntakeContext(
         db=db,

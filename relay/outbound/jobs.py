@@ -2,15 +2,19 @@
 
 The store holds the original message; the masked copy is built at send time
 from it, so a resend after a crash rebuilds the same copy with the same
-Message-ID.
+Message-ID. The delivery and its message are read with one SQL statement
+into plain rows, not ORM objects: this runs for every copy sent.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
 from urllib.parse import quote
 
+from sqlalchemy import select
 from sqlmodel import Session
 
 from relay import model
@@ -35,7 +39,16 @@ class OutboundJob:
     sender_id: int | None = None
 
 
-def job_of(delivery: Delivery, **more) -> OutboundJob:
+DELIVERY = Delivery.__table__
+MESSAGE = Message.__table__
+# The message's columns under a prefix, so one row carries both without a clash of names.
+_MESSAGE_COLUMNS = [column.label(f"m_{column.name}") for column in MESSAGE.c]
+_JOB_QUERY = select(DELIVERY, *_MESSAGE_COLUMNS).select_from(
+    DELIVERY.outerjoin(MESSAGE, MESSAGE.c.id == DELIVERY.c.message_id)
+)
+
+
+def job_of(delivery: Any, **more) -> OutboundJob:
     """The delivery's own facts; ``more`` adds what a forward needs to be masked."""
     return OutboundJob(
         delivery_id=delivery.id,
@@ -50,13 +63,20 @@ def job_of(delivery: Delivery, **more) -> OutboundJob:
     )
 
 
+def load_delivery(session: Any, delivery_id: int) -> OutboundJob | None:
+    """The delivery's own facts alone (for recording an attempt whose job never loaded)."""
+    row = session.execute(select(DELIVERY).where(DELIVERY.c.id == delivery_id)).first()
+    return job_of(row) if row is not None else None
+
+
 def load_job(session: Session, delivery_id: int, domain: str) -> OutboundJob | None:
-    delivery = session.get(Delivery, delivery_id)
-    if delivery is None:
+    row = session.execute(_JOB_QUERY.where(DELIVERY.c.id == delivery_id)).first()
+    if row is None:
         return None
-    if delivery.content is not None or delivery.message_id is None:
+    delivery = row
+    if delivery.content is not None or delivery.message_id is None or row.m_id is None:
         return job_of(delivery)
-    message = session.get(Message, delivery.message_id)
+    message = SimpleNamespace(**{key[2:]: value for key, value in row._mapping.items() if key.startswith("m_")})
     mask = mask_context(session, message, delivery, domain)
     return job_of(delivery, raw=message.raw, mask=mask, sender_id=message.sender_id)
 
