@@ -5,9 +5,10 @@ crashes (a bug in a step, a database hiccup) is deferred with the error
 kept, never dropped. A claim is a short lease that the worker renews while
 the copy is in flight; one whose worker dies is due again at once when a
 relay restarts on the same host (the dead worker's claims are released),
-and otherwise as soon as its lease runs out, on any host. Only as many
-deliveries are claimed as there are free sending slots, so a claim never
-waits in this process's own queue.
+and otherwise as soon as its lease runs out, on any host. A bounded claim
+window (``batch``) of deliveries is claimed and read at once and prepared
+ahead, while ``concurrency`` sending slots (one per smarthost connection)
+send; what waits for a slot keeps its lease renewed like what is sending.
 
 Claims, lease renewals and attempt records are row writes handed to the
 store's one group-commit writer, so they share commits (and fsyncs) with
@@ -127,20 +128,38 @@ class OutboundWorker:
             self._wake.clear()
 
     async def run_once(self, wait: bool = True) -> int:
-        """Claim what is due now and start it; with ``wait``, finish it before returning."""
-        now = self.clock.now()
-        limit = min(self.batch, self.concurrency - len(self._inflight))
-        if limit <= 0:
+        """Claim what is due now and start it; with ``wait``, finish it before returning.
+
+        The claim window is ``batch`` deliveries claimed and not yet recorded;
+        it is refilled once a quarter of it is free, so one claim (and one
+        read of the claimed jobs) serves several deliveries.
+        """
+        free = self.batch - len(self._inflight)
+        if free <= 0 or (self._inflight and free < max(1, self.batch // 4)):
             return 0
-        ids = await self.writer.submit_rows(lambda c: queue.claim_due(c, now, self.name, limit, self.lease))
+        now = self.clock.now()
+        ids = await self.writer.submit_rows(lambda c: queue.claim_due(c, now, self.name, free, self.lease))
+        if not ids:
+            return 0
         self._holding.update(ids)
-        tasks = [asyncio.create_task(self._guarded(delivery_id)) for delivery_id in ids]
+        try:
+            jobs = await self.db.read(lambda s: [self._load(s, i) for i in ids])
+        except Exception as error:  # the store cannot be read: each claim is deferred with the reason
+            jobs = [error] * len(ids)
+        tasks = [asyncio.create_task(self._guarded(i, job)) for i, job in zip(ids, jobs)]
         self._inflight.update(tasks)
         for task in tasks:
             task.add_done_callback(self._finished)
-        if wait and tasks:
+        if wait:
             await asyncio.gather(*tasks)
         return len(ids)
+
+    def _load(self, session, delivery_id: int) -> OutboundJob | None | Exception:
+        try:
+            return load_job(session, delivery_id, self.domain)
+        except Exception as error:  # one bad delivery must not hold back the others claimed with it
+            log.exception("could not read delivery %s", delivery_id)
+            return error
 
     def _finished(self, task: asyncio.Task) -> None:
         self._inflight.discard(task)
@@ -179,29 +198,28 @@ class OutboundWorker:
         if self._own_cpu:
             self._cpu.shutdown(wait=False)
 
-    async def _guarded(self, delivery_id: int) -> None:
+    async def _guarded(self, delivery_id: int, job: OutboundJob | None | Exception) -> None:
         try:
-            async with self._slots:
-                try:
-                    await self._deliver(delivery_id)
-                except Exception as error:  # keep it aside for a retry, with the reason
-                    log.exception("delivery %s failed inside the relay", delivery_id)
-                    try:
-                        await self._record(delivery_id, None, Sent("deferred", 0, f"internal error: {error!r}"), 0)
-                    except Exception:  # the store is down too: the lease brings it back
-                        log.exception("could not record the failure of delivery %s", delivery_id)
+            if isinstance(job, Exception):
+                raise job
+            if job is not None:
+                await self._deliver(job)
+        except Exception as error:  # keep it aside for a retry, with the reason
+            log.exception("delivery %s failed inside the relay", delivery_id)
+            try:
+                await self._record(delivery_id, None, Sent("deferred", 0, f"internal error: {error!r}"), 0)
+            except Exception:  # the store is down too: the lease brings it back
+                log.exception("could not record the failure of delivery %s", delivery_id)
         finally:
             self._holding.discard(delivery_id)
 
-    async def _deliver(self, delivery_id: int) -> None:
-        job = await self.db.read(lambda s: load_job(s, delivery_id, self.domain))
-        if job is None:
-            return
-        loop = asyncio.get_running_loop()
-        data = await loop.run_in_executor(self._cpu, self.prepare, job)
-        started = time.monotonic()
-        sent = await self.transport.send(self.envelope_sender(job), job.rcpt, data)
-        await self._record(delivery_id, job, sent, int((time.monotonic() - started) * 1000))
+    async def _deliver(self, job: OutboundJob) -> None:
+        data = await asyncio.get_running_loop().run_in_executor(self._cpu, self.prepare, job)
+        async with self._slots:  # one sending slot per smarthost connection
+            started = time.monotonic()
+            sent = await self.transport.send(self.envelope_sender(job), job.rcpt, data)
+            duration_ms = int((time.monotonic() - started) * 1000)
+        await self._record(job.delivery_id, job, sent, duration_ms)
 
     def prepare(self, job: OutboundJob) -> bytes:
         """The bytes to send: the masked copy (or the stored notice), DKIM-signed. CPU work only."""
