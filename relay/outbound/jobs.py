@@ -73,12 +73,12 @@ def load_job(session: Session, delivery_id: int, domain: str) -> OutboundJob | N
     row = session.execute(_JOB_QUERY.where(DELIVERY.c.id == delivery_id)).first()
     if row is None:
         return None
-    delivery = row
-    if delivery.content is not None or delivery.message_id is None or row.m_id is None:
-        return job_of(delivery)
+    if row.content is not None or row.message_id is None or row.m_id is None:
+        return job_of(row)
+    # The row reads as the delivery; its message's columns, unprefixed, read as the message.
     message = SimpleNamespace(**{key[2:]: value for key, value in row._mapping.items() if key.startswith("m_")})
-    mask = mask_context(session, message, delivery, domain)
-    return job_of(delivery, raw=message.raw, mask=mask, sender_id=message.sender_id)
+    mask = mask_context(session, message, row, domain)
+    return job_of(row, raw=message.raw, mask=mask, sender_id=message.sender_id)
 
 
 def mask_context(session: Session, message: Message, delivery: Delivery, domain: str) -> model.MaskContext:

@@ -120,6 +120,8 @@ class WriteLock:
     which wakes the next waiter when the holder commits (or dies: the kernel
     drops the lock of a killed process). SQLite's busy timeout still guards
     against writers that do not take this lock (another tool, a migration).
+    The wait for another process has no timeout of its own: it lasts as long
+    as that process's write transaction, and the relay's are short.
     """
 
     def __init__(self, path: Path, timeout: float) -> None:
