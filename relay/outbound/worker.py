@@ -6,7 +6,7 @@ kept, never dropped. A claim is a short lease that the worker renews while
 the copy is in flight; one whose worker dies is due again at once when a
 relay restarts on the same host (the dead worker's claims are released),
 and otherwise as soon as its lease runs out, on any host. A bounded claim
-window (``batch``) of deliveries is claimed and read at once and prepared
+window (``batch``) of deliveries is claimed at once, read and prepared
 ahead, while ``concurrency`` sending slots (one per smarthost connection)
 send; what waits for a slot keeps its lease renewed like what is sending.
 
@@ -131,8 +131,8 @@ class OutboundWorker:
         """Claim what is due now and start it; with ``wait``, finish it before returning.
 
         The claim window is ``batch`` deliveries claimed and not yet recorded;
-        it is refilled once a quarter of it is free, so one claim (and one
-        read of the claimed jobs) serves several deliveries.
+        it is refilled once a quarter of it is free, so one claim serves
+        several deliveries.
         """
         free = self.batch - len(self._inflight)
         if free <= 0 or (self._inflight and free < max(1, self.batch // 4)):
@@ -142,24 +142,13 @@ class OutboundWorker:
         if not ids:
             return 0
         self._holding.update(ids)
-        try:
-            jobs = await self.db.read(lambda s: [self._load(s, i) for i in ids])
-        except Exception as error:  # the store cannot be read: each claim is deferred with the reason
-            jobs = [error] * len(ids)
-        tasks = [asyncio.create_task(self._guarded(i, job)) for i, job in zip(ids, jobs)]
+        tasks = [asyncio.create_task(self._guarded(i)) for i in ids]
         self._inflight.update(tasks)
         for task in tasks:
             task.add_done_callback(self._finished)
         if wait:
             await asyncio.gather(*tasks)
         return len(ids)
-
-    def _load(self, session, delivery_id: int) -> OutboundJob | None | Exception:
-        try:
-            return load_job(session, delivery_id, self.domain)
-        except Exception as error:  # one bad delivery must not hold back the others claimed with it
-            log.exception("could not read delivery %s", delivery_id)
-            return error
 
     def _finished(self, task: asyncio.Task) -> None:
         self._inflight.discard(task)
@@ -198,10 +187,10 @@ class OutboundWorker:
         if self._own_cpu:
             self._cpu.shutdown(wait=False)
 
-    async def _guarded(self, delivery_id: int, job: OutboundJob | None | Exception) -> None:
+    async def _guarded(self, delivery_id: int) -> None:
         try:
-            if isinstance(job, Exception):
-                raise job
+            # Each job is read on its own, so the store's reader threads read several at once.
+            job = await self.db.read(lambda s: load_job(s, delivery_id, self.domain))
             if job is not None:
                 await self._deliver(job)
         except Exception as error:  # keep it aside for a retry, with the reason

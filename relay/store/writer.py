@@ -1,4 +1,4 @@
-"""Group commit: one writer thread commits the work of many SMTP sessions and deliveries at once.
+"""Group commit: a writer thread commits the work of many SMTP sessions and deliveries at once.
 
 Each caller's work still gets its own answer only after the commit that holds
 it has returned, so "commit before 250" is never weakened; the fsync is just
@@ -39,15 +39,27 @@ class _Item:
 
 
 class BatchWriter:
-    def __init__(self, db: Database, max_batch: int = 64) -> None:
+    """Commits submitted work in batches: one writer thread on SQLite, a few on PostgreSQL.
+
+    SQLite has one writer per database anyway, so one thread there. PostgreSQL
+    commits concurrent transactions in parallel (and groups their WAL flushes
+    itself), so a few threads there keep one batch's round trips to the
+    server from holding up the next.
+    """
+
+    def __init__(self, db: Database, max_batch: int = 64, threads: int | None = None) -> None:
         self._db = db
         self._max_batch = max_batch
         self._items: list[_Item] = []
         self._cond = threading.Condition()
         self._closed = False
         self.batches = 0  # commits made, for tests and benchmarks
-        self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
-        self._thread.start()
+        count = threads or (1 if db.dialect == "sqlite" else 3)
+        self._threads = [
+            threading.Thread(target=self._run, name=f"store-writer-{n}", daemon=True) for n in range(count)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     async def submit(self, work: Work) -> Any:
         """Run ``work`` (given a Session) inside a committed transaction; return its result."""
@@ -70,8 +82,9 @@ class BatchWriter:
     def close(self) -> None:
         with self._cond:
             self._closed = True
-            self._cond.notify()
-        self._thread.join(timeout=30)
+            self._cond.notify_all()
+        for thread in self._threads:
+            thread.join(timeout=30)
 
     def _run(self) -> None:
         while True:
@@ -95,7 +108,8 @@ class BatchWriter:
             for item in batch:
                 self._commit([item])
             return
-        self.batches += 1
+        with self._cond:
+            self.batches += 1
         _settle([(item, result, None) for item, result in zip(batch, results)])
 
     def _apply(self, batch: list[_Item]) -> list[Any]:

@@ -27,7 +27,7 @@ def db(db_url):
 
 @pytest.fixture
 def writer(db):
-    batch_writer = BatchWriter(db)
+    batch_writer = BatchWriter(db, threads=1)  # one thread, so what waits behind it is one batch
     yield batch_writer
     batch_writer.close()
 
