@@ -14,7 +14,7 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from relay import model
@@ -43,9 +43,13 @@ DELIVERY = Delivery.__table__
 MESSAGE = Message.__table__
 # The message's columns under a prefix, so one row carries both without a clash of names.
 _MESSAGE_COLUMNS = [column.label(f"m_{column.name}") for column in MESSAGE.c]
-_JOB_QUERY = select(DELIVERY, *_MESSAGE_COLUMNS).select_from(
-    DELIVERY.outerjoin(MESSAGE, MESSAGE.c.id == DELIVERY.c.message_id)
+# Built once; each delivery only binds its id.
+_JOB_QUERY = (
+    select(DELIVERY, *_MESSAGE_COLUMNS)
+    .select_from(DELIVERY.outerjoin(MESSAGE, MESSAGE.c.id == DELIVERY.c.message_id))
+    .where(DELIVERY.c.id == bindparam("delivery_id"))
 )
+_DELIVERY_QUERY = select(DELIVERY).where(DELIVERY.c.id == bindparam("delivery_id"))
 
 
 def job_of(delivery: Any, **more) -> OutboundJob:
@@ -65,12 +69,12 @@ def job_of(delivery: Any, **more) -> OutboundJob:
 
 def load_delivery(session: Any, delivery_id: int) -> OutboundJob | None:
     """The delivery's own facts alone (for recording an attempt whose job never loaded)."""
-    row = session.execute(select(DELIVERY).where(DELIVERY.c.id == delivery_id)).first()
+    row = _connection(session).execute(_DELIVERY_QUERY, {"delivery_id": delivery_id}).first()
     return job_of(row) if row is not None else None
 
 
 def load_job(session: Session, delivery_id: int, domain: str) -> OutboundJob | None:
-    row = session.execute(_JOB_QUERY.where(DELIVERY.c.id == delivery_id)).first()
+    row = _connection(session).execute(_JOB_QUERY, {"delivery_id": delivery_id}).first()
     if row is None:
         return None
     if row.content is not None or row.message_id is None or row.m_id is None:
@@ -79,6 +83,11 @@ def load_job(session: Session, delivery_id: int, domain: str) -> OutboundJob | N
     message = SimpleNamespace(**{key[2:]: value for key, value in row._mapping.items() if key.startswith("m_")})
     mask = mask_context(session, message, row, domain)
     return job_of(row, raw=message.raw, mask=mask, sender_id=message.sender_id)
+
+
+def _connection(session: Any) -> Any:
+    """The Core connection under a Session (plain statements skip the ORM's execution path)."""
+    return session.connection() if isinstance(session, Session) else session
 
 
 def mask_context(session: Session, message: Message, delivery: Delivery, domain: str) -> model.MaskContext:
