@@ -106,6 +106,7 @@ def default_transport(settings: Settings) -> Transport:
         username=settings.smarthost_user,
         password=settings.smarthost_password,
         local_hostname=settings.domain,
+        pool_size=settings.workers,  # one connection per sending slot
     )
 
 
@@ -153,7 +154,7 @@ def build(settings: Settings, clock: Clock | None = None, transport: Transport |
         random_part=lambda: secrets.token_urlsafe(24), new_message_id=lambda: new_message_id(domain, token()),
     )
     worker = OutboundWorker(
-        db, transport or default_transport(settings), clock, domain, secret,
+        db, transport or default_transport(settings), clock, domain, secret, writer=writer,
         signer=Signer(deployment.dkim_key, deployment.selector, domain), concurrency=settings.workers,
         policies=policies, metrics=metrics,
         # When a forwarded copy fails for good, its sender is told privately.

@@ -94,8 +94,9 @@ class _OpenSSLDKIM(dkim.DKIM):
 class Signer:
     """Signs messages for one domain and selector; immutable and thread-safe.
 
-    Signing is CPU work (about a quarter of a millisecond for RSA-2048):
-    callers on an event loop run it in a worker thread.
+    Signing is CPU work (about a quarter of a millisecond for RSA-2048, more
+    for canonicalising the message): the outbound worker runs it on its own
+    CPU executor, never on the event loop or the store's threads.
     """
 
     def __init__(self, private_pem: bytes, selector: str, domain: str,

@@ -72,7 +72,15 @@ class MaildirTransport:
 
 
 class SmarthostTransport:
-    """SMTP to one smarthost, reusing connections across deliveries."""
+    """SMTP to one smarthost, reusing connections across deliveries.
+
+    Up to ``pool_size`` connections (the relay opens one per sending slot,
+    ``RELAY_WORKERS``) stay open and carry one message after another. No
+    PIPELINING: aiosmtplib 5.x reads exactly one reply per command it writes
+    and drops replies that arrive ahead, so each message is MAIL, RCPT, DATA
+    and the final dot as four round trips on a connection already greeted
+    (EHLO, STARTTLS and login happen once per connection, not per message).
+    """
 
     def __init__(
         self,
@@ -82,7 +90,7 @@ class SmarthostTransport:
         username: str = "",
         password: str = "",
         local_hostname: str | None = None,
-        pool_size: int = 4,
+        pool_size: int = 8,
         timeout: float = 60,
         tls_context: ssl.SSLContext | None = None,
     ) -> None:

@@ -2,16 +2,25 @@
 
 Every outcome is recorded as an attempt. A delivery whose processing
 crashes (a bug in a step, a database hiccup) is deferred with the error
-kept, never dropped. One whose worker dies is due again at once when a
+kept, never dropped. A claim is a short lease that the worker renews while
+the copy is in flight; one whose worker dies is due again at once when a
 relay restarts on the same host (the dead worker's claims are released),
-and otherwise when its lease runs out. Only as many deliveries are claimed
-as there are free sending slots, so a claim never waits out its lease in
-this process's own queue.
+and otherwise as soon as its lease runs out, on any host. A bounded claim
+window (``batch``) of deliveries is claimed at once, read and prepared
+ahead, while ``concurrency`` sending slots (one per smarthost connection)
+send; what waits for a slot keeps its lease renewed like what is sending.
+
+Claims, lease renewals and attempt records are row writes handed to the
+store's one group-commit writer, so they share commits (and fsyncs) with
+accepted mail; reads go to the store's reader threads; masking and DKIM
+signing run on the worker's own CPU executor, never on the event loop or
+the store's threads.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import os
 import random
@@ -24,12 +33,13 @@ from relay.clock import Clock
 from relay.addresses import make_bounce_local_part
 from relay.metrics import Metrics
 from relay.outbound.backoff import next_attempt
-from relay.outbound.jobs import OutboundJob, job_of, load_job
+from relay.outbound.jobs import OutboundJob, load_delivery, load_job
 from relay.outbound.rewrite import build_masked_copy
 from relay.outbound.transports import Sent, Transport
 from relay.store import queue
 from relay.store.db import Database
 from relay.store.queue import Outcome
+from relay.store.writer import BatchWriter
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +61,16 @@ class OutboundWorker:
         concurrency: int = 8,
         batch: int = 32,
         poll_seconds: float = 1.0,
-        lease: timedelta = timedelta(minutes=10),
+        lease: timedelta = queue.LEASE,
         jitter: Callable[[], float] = random.random,
         policies: Any = None,
         on_final: Sequence[FinalHook] = (),
         metrics: Metrics | None = None,
+        *,
+        writer: BatchWriter,
+        cpu: concurrent.futures.Executor | None = None,
     ) -> None:
-        self.db, self.transport, self.clock = db, transport, clock
+        self.db, self.writer, self.transport, self.clock = db, writer, transport, clock
         self.domain, self.secret, self.signer = domain, secret, signer
         self.name = name or worker_name()
         self.concurrency = concurrency
@@ -65,11 +78,14 @@ class OutboundWorker:
         self.jitter = jitter
         self.policies = policies  # relay.policy.loader.PolicySet: how each program's copies are built
         self.on_final = tuple(on_final)  # called after a delivery fails for good
+        self._own_cpu = cpu is None
+        self._cpu = cpu or concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="outbound-cpu")
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._stopping = False
         self._inflight: set[asyncio.Task] = set()
         self.metrics = metrics or Metrics()  # the composition hands in the process's own
+        self._holding: set[int] = set()  # claimed here and not yet recorded: the leases to renew
 
     def wake(self) -> None:
         self._wake.set()
@@ -80,6 +96,30 @@ class OutboundWorker:
             await self.recover()
         except Exception:
             log.exception("could not release the claims of stopped workers; their leases will run out")
+        heartbeat = asyncio.create_task(self._heartbeat(), name="outbound-leases")
+        try:
+            await self._work()
+        finally:
+            heartbeat.cancel()
+
+    async def _heartbeat(self) -> None:
+        """Renew this worker's leases every third of a lease, so only a dead worker loses them."""
+        while not self._stopping:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            try:
+                await self.renew()
+            except Exception:
+                log.exception("could not renew the leases of deliveries in flight; will try again")
+
+    async def renew(self) -> int:
+        """Extend the lease of every delivery this worker holds; how many it still holds."""
+        held = sorted(self._holding)
+        if not held:
+            return 0
+        until = self.clock.now() + self.lease
+        return await self.writer.submit_rows(lambda c: queue.renew_leases(c, self.name, held, until))
+
+    async def _work(self) -> None:
         while not self._stopping:
             try:
                 claimed = await self.run_once(wait=False)
@@ -94,17 +134,25 @@ class OutboundWorker:
             self._wake.clear()
 
     async def run_once(self, wait: bool = True) -> int:
-        """Claim what is due now and start it; with ``wait``, finish it before returning."""
-        now = self.clock.now()
-        limit = min(self.batch, self.concurrency - len(self._inflight))
-        if limit <= 0:
+        """Claim what is due now and start it; with ``wait``, finish it before returning.
+
+        The claim window is ``batch`` deliveries claimed and not yet recorded;
+        it is refilled once a quarter of it is free, so one claim serves
+        several deliveries.
+        """
+        free = self.batch - len(self._inflight)
+        if free <= 0 or (self._inflight and free < max(1, self.batch // 4)):
             return 0
-        ids = await self.db.run(lambda s: queue.claim_due(s, now, self.name, limit, self.lease))
-        tasks = [asyncio.create_task(self._guarded(delivery_id)) for delivery_id in ids]
+        now = self.clock.now()
+        ids = await self.writer.submit_rows(lambda c: queue.claim_due(c, now, self.name, free, self.lease))
+        if not ids:
+            return 0
+        self._holding.update(ids)
+        tasks = [asyncio.create_task(self._guarded(i)) for i in ids]
         self._inflight.update(tasks)
         for task in tasks:
             task.add_done_callback(self._finished)
-        if wait and tasks:
+        if wait:
             await asyncio.gather(*tasks)
         return len(ids)
 
@@ -142,28 +190,36 @@ class OutboundWorker:
         self._wake.set()
         if self._inflight:
             await asyncio.gather(*list(self._inflight), return_exceptions=True)
+        if self._own_cpu:
+            self._cpu.shutdown(wait=False)
 
     async def _guarded(self, delivery_id: int) -> None:
-        async with self._slots:
+        try:
+            # Each job is read on its own, so the store's reader threads read several at once.
+            job = await self.db.read(lambda s: load_job(s, delivery_id, self.domain, self._strip_images))
+            if job is not None:
+                await self._deliver(job)
+        except Exception as error:  # keep it aside for a retry, with the reason
+            log.exception("delivery %s failed inside the relay", delivery_id)
             try:
-                await self._deliver(delivery_id)
-            except Exception as error:  # keep it aside for a retry, with the reason
-                log.exception("delivery %s failed inside the relay", delivery_id)
-                try:
-                    await self._record(delivery_id, None, Sent("deferred", 0, f"internal error: {error!r}"), 0)
-                except Exception:  # the store is down too: the lease brings it back
-                    log.exception("could not record the failure of delivery %s", delivery_id)
+                await self._record(delivery_id, None, Sent("deferred", 0, f"internal error: {error!r}"), 0)
+            except Exception:  # the store is down too: the lease brings it back
+                log.exception("could not record the failure of delivery %s", delivery_id)
+        finally:
+            self._holding.discard(delivery_id)
 
-    async def _deliver(self, delivery_id: int) -> None:
-        job = await self.db.read(lambda s: load_job(s, delivery_id, self.domain, self._strip_images))
-        if job is None:
-            return
-        data = job.content if job.content is not None else await asyncio.to_thread(build_masked_copy, job.raw, job.mask)
-        if self.signer is not None:
-            data = await asyncio.to_thread(self.signer.sign, data)
-        started = time.monotonic()
-        sent = await self.transport.send(self.envelope_sender(job), job.rcpt, data)
-        await self._record(delivery_id, job, sent, int((time.monotonic() - started) * 1000))
+    async def _deliver(self, job: OutboundJob) -> None:
+        data = await asyncio.get_running_loop().run_in_executor(self._cpu, self.prepare, job)
+        async with self._slots:  # one sending slot per smarthost connection
+            started = time.monotonic()
+            sent = await self.transport.send(self.envelope_sender(job), job.rcpt, data)
+            duration_ms = int((time.monotonic() - started) * 1000)
+        await self._record(job.delivery_id, job, sent, duration_ms)
+
+    def prepare(self, job: OutboundJob) -> bytes:
+        """The bytes to send: the masked copy (or the stored notice), DKIM-signed. CPU work only."""
+        data = job.content if job.content is not None else build_masked_copy(job.raw, job.mask)
+        return self.signer.sign(data) if self.signer is not None else data
 
     def _strip_images(self, program: str) -> bool:
         return bool(self.policies and self.policies.for_program(program).strip_remote_images)
@@ -177,9 +233,12 @@ class OutboundWorker:
     async def _record(self, delivery_id: int, job: OutboundJob | None, sent: Sent, duration_ms: int) -> None:
         now = self.clock.now()
         if job is None:  # the step that crashed never loaded it; the retry count still matters
-            delivery = await self.db.run(lambda s: queue.get_delivery(s, delivery_id))
-            job = job_of(delivery) if delivery is not None else None
+            job = await self.db.read(lambda s: load_delivery(s, delivery_id))
         outcome = self.decide(job, sent, now, duration_ms)
+        if outcome.status != "failed":  # the common case: plain row writes
+            await self.writer.submit_rows(lambda c: queue.record_attempt(c, delivery_id, self.name, now, outcome))
+            self.metrics.delivery_attempt(delivery_id, outcome)
+            return
 
         def work(session) -> bool:
             # The failure and what it sets off (the sender's notice) commit together, so a
@@ -195,7 +254,7 @@ class OutboundWorker:
                         log.exception("failure hook for delivery %s", delivery_id)
             return queued
 
-        if await self.db.run(work):
+        if await self.writer.submit(work):
             self.wake()
         self.metrics.delivery_attempt(delivery_id, outcome)
 

@@ -1,20 +1,26 @@
 """The database edge: engine, sessions, SQLite pragmas, and running store work off the event loop.
 
-Store query functions take a ``Session`` and never commit; ``Database`` is
-the one place that opens a transaction and commits it, so one accepted
-message is one transaction.
+Store query functions take a ``Session`` (or a Core ``Connection``) and
+never commit; ``Database`` is the one place that opens a transaction and
+commits it, so one accepted message is one transaction. On a SQLite file,
+every write transaction of every relay process first takes one file lock,
+so writers wait in the kernel's queue instead of SQLite's sleep-and-retry
+busy handler.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import fcntl
+import os
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, create_engine
 
 T = TypeVar("T")
@@ -48,7 +54,11 @@ def make_engine(url: str) -> Engine:
         path = parsed.database
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": timeout})
+        engine = create_engine(
+            parsed,
+            connect_args={"check_same_thread": False, "timeout": timeout},
+            execution_options={"lock_timeout": timeout},  # read back by write_lock_for
+        )
         event.listen(engine, "connect", lambda conn, record: _sqlite_pragmas(conn, record, timeout))
         # pysqlite's own transaction handling is off (see _sqlite_pragmas); start them ourselves:
         # writers take the lock up front (IMMEDIATE), readers never take it (DEFERRED, see read()).
@@ -102,11 +112,67 @@ def _postgres_durability(dbapi_connection, _record) -> None:
         raise RuntimeError(f"PostgreSQL synchronous_commit is {value!r}; the relay needs durable commits")
 
 
+class WriteLock:
+    """One writer at a time across the threads and processes that share a SQLite file.
+
+    Threads of one process queue on a ``threading.Lock`` (with the URL's
+    timeout); processes queue on ``flock`` of a file beside the database,
+    which wakes the next waiter when the holder commits (or dies: the kernel
+    drops the lock of a killed process). SQLite's busy timeout still guards
+    against writers that do not take this lock (another tool, a migration).
+    The wait for another process has no timeout of its own: it lasts as long
+    as that process's write transaction, and the relay's are short.
+    """
+
+    def __init__(self, path: Path, timeout: float) -> None:
+        self.path, self.timeout = path, timeout
+        self._threads = threading.Lock()
+        self._fd: int | None = None
+        self._pid = 0
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        if not self._threads.acquire(timeout=self.timeout if self.timeout > 0 else -1):
+            raise TimeoutError("the store is busy: another write did not finish in time")
+        try:
+            fd = self._file()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+    def _file(self) -> int:
+        if self._fd is None or self._pid != os.getpid():  # a forked child opens its own
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    def close(self) -> None:
+        if self._fd is not None and self._pid == os.getpid():
+            os.close(self._fd)
+        self._fd = None
+
+
+def write_lock_for(engine: Engine) -> WriteLock | None:
+    """The file lock for a SQLite file database; none for PostgreSQL or an in-memory SQLite."""
+    if engine.dialect.name != "sqlite":
+        return None
+    path = engine.url.database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    timeout = engine.get_execution_options().get("lock_timeout", 30.0)
+    return WriteLock(Path(path + "-writelock"), timeout)
+
+
 class Database:
     """Runs store work in threads so the event loop never waits on the database."""
 
     def __init__(self, engine: Engine, threads: int = 4) -> None:
         self.engine = engine
+        self.write_lock = write_lock_for(engine)
         # Lookups on the hot path (RCPT checks, policy context, a delivery's context)
         # must not queue behind the writer; on SQLite a read-only transaction never
         # takes the write lock and, with WAL, never waits for it.
@@ -122,11 +188,26 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the store's write lock (SQLite files only) for one write transaction."""
+        if self.write_lock is None:
+            yield
+            return
+        with self.write_lock.held():
+            yield
+
+    @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work: commits on success, rolls back on any exception."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with self.writing(), Session(self.engine, expire_on_commit=False) as session:
             with session.begin():
                 yield session
+
+    @contextmanager
+    def rows(self) -> Iterator[Connection]:
+        """A Core transaction for plain row writes: what a ``transaction`` is, without the ORM Session."""
+        with self.writing(), self.engine.begin() as connection:
+            yield connection
 
     def read_sync(self, work: Callable[[Session], T]) -> T:
         """Run read-only ``work``; anything it writes is rolled back."""
@@ -156,3 +237,5 @@ class Database:
     def close(self) -> None:
         self._pool.shutdown(wait=True)
         self.engine.dispose()
+        if self.write_lock is not None:
+            self.write_lock.close()

@@ -1,18 +1,23 @@
 """The outbound queue: claiming due deliveries, recording attempts, listing and retrying.
 
-A claim is a lease: a delivery in ``sending`` whose lease has run out (its
-worker died) is due again, so a crash at any moment delays mail, never loses
-it. On PostgreSQL, claims take row locks with SKIP LOCKED so several relay
-instances share one queue; SQLite serialises writers anyway.
+A claim is a short lease that its worker renews while the copy is in
+flight: a delivery in ``sending`` whose lease has run out (its worker or
+its whole host died) is due again, so a crash at any moment delays mail by
+about a lease, never loses it. On PostgreSQL, claims take row locks with
+SKIP LOCKED so several relay instances share one queue; SQLite serialises
+writers anyway. The functions a worker calls on every delivery (claim,
+record, renew) take a Core connection or a Session alike and are plain
+SQL statements.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Sequence
+from typing import Any, Sequence
 
 from sqlalchemy import and_, insert, or_, select as sa_select, update
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
 from relay.store import messages
@@ -23,18 +28,23 @@ ATTEMPT = Attempt.__table__
 WAITING = ("queued", "deferred")
 FORCED_LIFETIME = timedelta(days=1)
 INTERRUPTED = "interrupted: the relay stopped during this attempt; sending again"
+RELEASED = "released by an operator after its worker's lease ran out; sending again"
+LEASE = timedelta(seconds=60)  # renewed every third of it while the copy is in flight
 
 
-def claim_due(
-    session: Session, now: datetime, worker: str, limit: int, lease: timedelta = timedelta(minutes=10)
-) -> list[int]:
+def _dialect(db: Any) -> str:
+    """The dialect's name for a Session or a Core Connection."""
+    return (db.dialect if isinstance(db, Connection) else db.get_bind().dialect).name
+
+
+def claim_due(session: Any, now: datetime, worker: str, limit: int, lease: timedelta = LEASE) -> list[int]:
     """Take up to ``limit`` due deliveries for this worker; the oldest first."""
     due = or_(
         and_(DELIVERY.c.status.in_(WAITING), DELIVERY.c.next_attempt_at <= now),
         and_(DELIVERY.c.status == "sending", DELIVERY.c.lease_until < now),
     )
     query = sa_select(DELIVERY.c.id).where(due).order_by(DELIVERY.c.next_attempt_at).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
+    if _dialect(session) == "postgresql":
         query = query.with_for_update(skip_locked=True)
     ids = [row.id for row in session.execute(query)]
     if ids:
@@ -57,7 +67,18 @@ class Outcome:
     next_attempt_at: datetime | None = None
 
 
-def record_attempt(session: Session, delivery_id: int, worker: str, now: datetime, outcome: Outcome) -> bool:
+def renew_leases(session: Any, worker: str, delivery_ids: Sequence[int], until: datetime) -> int:
+    """Extend this worker's claims on copies still in flight; how many it still holds."""
+    if not delivery_ids:
+        return 0
+    return session.execute(
+        update(DELIVERY)
+        .where(DELIVERY.c.id.in_(list(delivery_ids)), DELIVERY.c.status == "sending", DELIVERY.c.claimed_by == worker)
+        .values(lease_until=until)
+    ).rowcount
+
+
+def record_attempt(session: Any, delivery_id: int, worker: str, now: datetime, outcome: Outcome) -> bool:
     """Store an attempt and move the delivery on; False if another worker took it over meanwhile."""
     values = {
         "status": outcome.status,
@@ -70,12 +91,13 @@ def record_attempt(session: Session, delivery_id: int, worker: str, now: datetim
         values["delivered_at"] = now
     if outcome.next_attempt_at is not None:
         values["next_attempt_at"] = outcome.next_attempt_at
-    result = session.execute(
+    changed = session.execute(
         update(DELIVERY)
         .where(DELIVERY.c.id == delivery_id, DELIVERY.c.status == "sending", DELIVERY.c.claimed_by == worker)
         .values(**values)
-    )
-    if result.rowcount != 1:
+        .returning(DELIVERY.c.message_id)
+    ).all()
+    if len(changed) != 1:
         return False
     session.execute(
         insert(ATTEMPT).values(
@@ -87,7 +109,7 @@ def record_attempt(session: Session, delivery_id: int, worker: str, now: datetim
             duration_ms=outcome.duration_ms,
         )
     )
-    message_id = session.execute(sa_select(DELIVERY.c.message_id).where(DELIVERY.c.id == delivery_id)).scalar()
+    message_id = changed[0].message_id
     if message_id is not None:
         messages.refresh_status(session, message_id)
     return True
@@ -148,6 +170,25 @@ def retry(session: Session, now: datetime, delivery_ids: Sequence[int] | None = 
         )
         count += 1
     return count
+
+
+def release_expired(session: Any, delivery_id: int, now: datetime) -> bool:
+    """Make a ``sending`` delivery whose lease has run out due now (``queue retry``); False if its holder is alive."""
+    released = session.execute(
+        update(DELIVERY)
+        .where(
+            DELIVERY.c.id == delivery_id,
+            DELIVERY.c.status == "sending",
+            or_(DELIVERY.c.lease_until.is_(None), DELIVERY.c.lease_until < now),
+        )
+        .values(status="queued", next_attempt_at=now, lease_until=None, claimed_by="")
+    ).rowcount
+    if released != 1:
+        return False
+    session.execute(
+        insert(ATTEMPT).values(delivery_id=delivery_id, at=now, outcome="interrupted", code=0, detail=RELEASED)
+    )
+    return True
 
 
 def get_delivery(session: Session, delivery_id: int) -> Delivery | None:

@@ -1,0 +1,156 @@
+"""The group-commit writer: claims, attempt records and accepted mail share commits, each answered after its commit."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import select
+
+from relay.store import messages, queue, schema
+from relay.store.db import Database
+from relay.store.queue import Outcome
+from relay.store.tables import Attempt, Delivery, Message
+from relay.store.writer import BatchWriter
+from tests.store.test_store import START, _message_with_deliveries, enrol
+
+
+@pytest.fixture
+def db(db_url):
+    database = Database.from_url(db_url)
+    schema.upgrade(database.engine)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def writer(db):
+    batch_writer = BatchWriter(db, threads=1)  # one thread, so what waits behind it is one batch
+    yield batch_writer
+    batch_writer.close()
+
+
+async def hold(writer: BatchWriter) -> tuple[asyncio.Future, threading.Event]:
+    """Occupy the writer thread, so what is submitted next waits and goes in one batch."""
+    started, release = threading.Event(), threading.Event()
+
+    def blocker(connection):
+        started.set()
+        release.wait(10)
+
+    blocked = asyncio.ensure_future(writer.submit_rows(blocker))
+    await asyncio.to_thread(started.wait, 10)
+    return blocked, release
+
+
+def queued_deliveries(db, count: int) -> list[int]:
+    a = enrol(db, "a@example.com", "mentee")
+    b = enrol(db, "b@example.com", "mentor")
+    return [db.run_sync(lambda s: _message_with_deliveries(s, a.id, b.id)[1][0]) for _ in range(count)]
+
+
+async def test_claims_and_records_of_several_workers_go_in_one_commit(db, writer):
+    ids = queued_deliveries(db, 6)
+    blocked, release = await hold(writer)
+    claims = [
+        asyncio.ensure_future(writer.submit_rows(lambda c, n=n: queue.claim_due(c, START, f"w{n}", 2)))
+        for n in range(3)
+    ]
+    await asyncio.sleep(0.05)  # all three wait behind the blocker
+    before = writer.batches
+    release.set()
+    await blocked
+    taken = await asyncio.gather(*claims)
+    assert writer.batches == before + 2  # the blocker's commit, then one for all three claims
+    assert sorted(i for group in taken for i in group) == sorted(ids)  # each copy claimed once
+    owner = {i: f"w{n}" for n, group in enumerate(taken) for i in group}
+
+    blocked, release = await hold(writer)
+    done = Outcome("delivered", 250, "ok")
+    records = [
+        asyncio.ensure_future(writer.submit_rows(lambda c, i=i: queue.record_attempt(c, i, owner[i], START, done)))
+        for i in ids
+    ]
+    await asyncio.sleep(0.05)
+    before = writer.batches
+    release.set()
+    await blocked
+    assert await asyncio.gather(*records) == [True] * len(ids)
+    assert writer.batches == before + 2
+    statuses = db.run_sync(lambda s: [d.status for d in s.exec(select(Delivery))])
+    assert statuses == ["delivered"] * len(ids)
+    assert db.run_sync(lambda s: len(list(s.exec(select(Attempt))))) == len(ids)
+
+
+async def test_row_writes_and_orm_work_share_a_commit_and_a_failure_is_retried_alone(db, writer):
+    (delivery_id,) = queued_deliveries(db, 1)
+    mentor = enrol(db, "m@example.com", "mentor")
+    blocked, release = await hold(writer)
+
+    def accept(session):
+        return messages.insert_message(session, program_id=1, sender_id=mentor.id, received_at=START, raw=b"new")
+
+    def broken(connection):
+        connection.execute(text("INSERT INTO no_such_table VALUES (1)"))
+
+    pending = [
+        asyncio.ensure_future(writer.submit(accept)),
+        asyncio.ensure_future(writer.submit_rows(lambda c: queue.claim_due(c, START, "w", 5))),
+        asyncio.ensure_future(writer.submit_rows(broken)),
+    ]
+    await asyncio.sleep(0.05)
+    release.set()
+    await blocked
+    accepted, claimed, failed = await asyncio.gather(*pending, return_exceptions=True)
+    assert isinstance(accepted, int) and claimed == [delivery_id]
+    assert isinstance(failed, Exception)
+    assert db.run_sync(lambda s: s.get(Message, accepted)) is not None
+    assert db.run_sync(lambda s: s.get(Delivery, delivery_id).status) == "sending"
+
+
+async def test_each_result_comes_only_after_its_commit(db, writer):
+    (delivery_id,) = queued_deliveries(db, 1)
+    ids = await writer.submit_rows(lambda c: queue.claim_due(c, START, "w", 5))
+    # Another connection sees the claim as soon as the caller has its answer.
+    assert ids == [delivery_id]
+    with db.engine.connect() as other:
+        row = other.execute(select(Delivery.status, Delivery.claimed_by).where(Delivery.id == delivery_id)).one()
+    assert tuple(row) == ("sending", "w")
+
+
+def test_writers_sharing_a_sqlite_file_queue_on_its_lock_past_the_busy_timeout(tmp_path):
+    """Two Database objects stand for two relay processes: the second waits its turn instead of failing."""
+    url = f"sqlite:///{tmp_path / 'relay.db'}?timeout=0.2"
+    first, second = Database.from_url(url), Database.from_url(url)
+    schema.upgrade(first.engine)
+    inside, release = threading.Event(), threading.Event()
+    outcome: dict = {}
+
+    def long_write():
+        with first.transaction() as session:
+            session.execute(text("CREATE TABLE held (n INTEGER)"))
+            inside.set()
+            release.wait(10)
+
+    def other_write():
+        try:
+            second.run_sync(lambda s: s.execute(text("CREATE TABLE waited (n INTEGER)")))
+            outcome["ok"] = True
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            outcome["error"] = error
+
+    holder = threading.Thread(target=long_write)
+    holder.start()
+    inside.wait(10)
+    waiter = threading.Thread(target=other_write)
+    waiter.start()
+    waiter.join(0.6)  # three busy timeouts: SQLite alone would have given up by now
+    assert waiter.is_alive() and not outcome
+    release.set()
+    holder.join(10)
+    waiter.join(10)
+    assert outcome == {"ok": True}
+    first.close()
+    second.close()
