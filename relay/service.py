@@ -45,6 +45,7 @@ FEATURES: list[str] = [
     "relay.scheduler.feature:install",
     "relay.circles.feature:install",
     "relay.intake.feature:install",
+    "relay.safeguarding.feature:install",
 ]
 
 DEFAULT_POLICY = Path(__file__).resolve().parents[1] / "config" / "policy.toml"
