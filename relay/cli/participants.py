@@ -6,6 +6,7 @@ import secrets
 
 from relay import model
 from relay.addresses import validate_mailbox
+from relay.cli import safeguarding
 from relay.cli.base import CliError, Context, emit, table
 from relay.store import directory
 
@@ -34,6 +35,7 @@ def register(sub) -> None:
         cmd.add_argument("email")
         cmd.add_argument("--program", default=None)
         cmd.set_defaults(func=run_status, status=status)
+    safeguarding.register_participant(group)
 
 
 def check_handle(handle: str) -> str:

@@ -1,4 +1,4 @@
-"""Wires safeguarding into the relay: urgent alerts, their re-alerts, and the safe- reply addresses.
+"""Wires safeguarding into the relay: urgent alerts and re-alerts, safe- reply addresses, retention purges.
 
 Every piece is a plain value: the after-store step, the intake route and
 the scheduler's (planner, handler) pairs, so a composition table can list
@@ -7,11 +7,12 @@ them directly.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import Any
 
 from relay.outbound.message_ids import new_message_id
-from relay.safeguarding import urgent
+from relay.safeguarding import retention, urgent
 from relay.safeguarding.reply_mail import SafeguardingRoute
 
 
@@ -28,6 +29,17 @@ def install(relay: Any) -> None:
     route = SafeguardingRoute(ctx)
     route.handlers["urgent"] = urgent.AckHandler(env=env, domain=domain, new_message_id=next_id)
     relay.routes["safeguarding"] = route
-    if relay.scheduler is not None:
-        relay.scheduler.add_planner(urgent.plan_realerts)
-        relay.scheduler.add_handler(urgent.JOB_KIND, urgent.RealertHandler(alerts, urgent.stored_view))
+    scheduler = relay.scheduler
+    if scheduler is None:
+        return
+    scheduler.add_planner(urgent.plan_realerts)
+    scheduler.add_handler(urgent.JOB_KIND, urgent.RealertHandler(alerts, urgent.stored_view))
+    purge = retention.PurgeHandler()
+    scheduler.add_planner(retention.plan_purges)
+    scheduler.add_handler(retention.JOB_KIND, purge)
+    scheduler.after_tick.append(lambda: _in_thread(purge.compact_after, relay.db.engine))
+
+
+def _in_thread(work, *args) -> None:
+    """Compaction waits on the database's files: never on the event loop."""
+    asyncio.get_running_loop().run_in_executor(None, work, *args)
