@@ -1,11 +1,14 @@
-"""relayctl participant legal-hold | export | erase | consent: a person's data and the holds on it."""
+"""relayctl participant legal-hold | export | erase: a person's data and the holds on it."""
 
 from __future__ import annotations
 
 import getpass
 
+from pathlib import Path
+
 from relay.addresses import validate_mailbox
 from relay.cli.base import CliError, Context, when
+from relay.safeguarding import rights, wipe
 from relay.safeguarding import store as safe_store
 from relay.store import directory
 from relay.store.tables import LegalHold
@@ -19,6 +22,15 @@ def register_participant(group) -> None:
     hold.add_argument("--clear", action="store_true", help="lift the hold")
     hold.add_argument("--program", default=None)
     hold.set_defaults(func=run_legal_hold)
+    export = group.add_parser("export", help="write messages.mbox and record.json: everything the relay holds about a person")
+    export.add_argument("email")
+    export.add_argument("--out", required=True, metavar="DIR", help="folder to write into (created if missing)")
+    export.set_defaults(func=run_export)
+    erase = group.add_parser("erase", help="remove a person's address, handle and message text for good; "
+                             "their alias is retired (refused under a legal hold)")
+    erase.add_argument("email")
+    erase.add_argument("--yes", action="store_true", help="confirm: this cannot be undone")
+    erase.set_defaults(func=run_erase)
 
 
 def actor() -> str:
@@ -53,4 +65,42 @@ def run_legal_hold(args, ctx: Context) -> int:
         return f"{row.handle} is under a legal hold: their messages are kept and they cannot be erased"
 
     print(ctx.run(work))
+    return 0
+
+
+def _everyone(session, email: str):
+    people = rights.people_by_email(session, validate_mailbox(email))
+    if not people:
+        raise CliError(f"nobody is enrolled with the address {email}")
+    return people
+
+
+def run_export(args, ctx: Context) -> int:
+    domain = ctx.settings.domain
+
+    def work(session):
+        people = _everyone(session, args.email)
+        ids = [p.id for p in people]
+        return rights.export_messages(session, ids, domain), rights.record(session, people)
+
+    found, data = ctx.run(work)
+    box, record = rights.write_export(Path(args.out), found, data)
+    print(f"wrote {len(found)} message(s) to {box} and the record to {record}")
+    return 0
+
+
+def run_erase(args, ctx: Context) -> int:
+    if not args.yes:
+        raise CliError("erasure cannot be undone: add --yes to confirm")
+    now = ctx.clock.now()
+
+    def work(session):
+        try:
+            return rights.erase(session, _everyone(session, args.email), now)
+        except rights.RightsError as error:
+            raise CliError(str(error)) from None
+
+    done = ctx.run(work)
+    wipe.compact(ctx.db.engine, vacuum=True)
+    print(f"erased {done.people} enrolment(s) and the text of {done.messages} message(s); the alias is retired")
     return 0
