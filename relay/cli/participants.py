@@ -24,6 +24,7 @@ def register(sub) -> None:
     add.add_argument("--premoderate", action="store_true", help="hold every message from or to them for review")
     add.add_argument("--timezone", default="", help="IANA time zone, e.g. Europe/London (default: the program's)")
     add.add_argument("--program", default=None, help="program name (default: RELAY_PROGRAM)")
+    add.add_argument("--guardian", default=None, metavar="EMAIL", help="a mentee's parent or guardian (consent, copies)")
     add.add_argument("--json", action="store_true", help="print a JSON object")
     add.set_defaults(func=run_add)
     listing = group.add_parser("list", help="list participants")
@@ -74,6 +75,8 @@ def run_add(args, ctx: Context) -> int:
             session, program, email, model.Role(args.role), handle, now,
             lambda: secrets.token_bytes(16), premoderate=args.premoderate, timezone=tz,
         )
+        if args.guardian:
+            safeguarding.add_guardian(session, ctx, row, args.guardian, now)
         return {"id": row.id, "email": row.email, "role": row.role, "handle": row.handle,
                 "alias": f"{row.alias}@{settings.domain}", "program": program.name}
 

@@ -1,4 +1,4 @@
-"""relayctl participant legal-hold | export | erase: a person's data and the holds on it."""
+"""relayctl participant legal-hold | export | erase | consent, and add --guardian: a person's data and consent."""
 
 from __future__ import annotations
 
@@ -31,6 +31,12 @@ def register_participant(group) -> None:
     erase.add_argument("email")
     erase.add_argument("--yes", action="store_true", help="confirm: this cannot be undone")
     erase.set_defaults(func=run_erase)
+    consent = group.add_parser("consent", help="show a mentee's guardian and consent, or --record consent given on paper")
+    consent.add_argument("email", help="the mentee's address")
+    consent.add_argument("--record", action="store_true", help="record that the guardian consented on paper")
+    consent.add_argument("--refused", action="store_true", help="with --record: the guardian declined")
+    consent.add_argument("--program", default=None)
+    consent.set_defaults(func=run_consent)
 
 
 def actor() -> str:
@@ -103,4 +109,59 @@ def run_erase(args, ctx: Context) -> int:
     done = ctx.run(work)
     wipe.compact(ctx.db.engine, vacuum=True)
     print(f"erased {done.people} enrolment(s) and the text of {done.messages} message(s); the alias is retired")
+    return 0
+
+
+def mailer(ctx: Context):
+    import secrets
+
+    from relay.keys import ensure_secret
+    from relay.notices import environment
+    from relay.outbound.message_ids import new_message_id
+    from relay.safeguarding.consent import Mailer
+
+    domain = ctx.settings.domain
+    secret, _ = ensure_secret(ctx.settings.secret_path)
+    return Mailer(env=environment(), domain=domain, secret=secret, random_part=lambda: secrets.token_urlsafe(24),
+                  new_message_id=lambda: new_message_id(domain, secrets.token_hex(12)))
+
+
+def add_guardian(session, ctx: Context, child, email: str, now) -> str:
+    """Used by ``participant add --guardian``: records the guardian, and asks for consent if the program requires it."""
+    from relay.safeguarding import consent
+
+    address = validate_mailbox(email)
+    if address.endswith("@" + ctx.settings.domain):
+        raise CliError("a guardian's address cannot be on the relay's own domain")
+    try:
+        return consent.add_guardian(session, child, address, now, mailer(ctx)).consent
+    except ValueError as error:
+        raise CliError(str(error)) from None
+
+
+def run_consent(args, ctx: Context) -> int:
+    from relay.safeguarding import consent
+
+    now, who = ctx.clock.now(), actor()
+
+    def work(session) -> list[str]:
+        child = person(session, ctx, args.email, args.program)
+        guardian = safe_store.guardian_of(session, child.id)
+        if guardian is None:
+            raise CliError(f"{child.handle} has no guardian; add one with participant add ... --guardian EMAIL")
+        lines = []
+        if args.record:
+            answer = "no" if args.refused else "yes"
+            released = consent.record(session, guardian, answer, who, "paper", "", now)
+            lines.append(f"recorded: consent {'declined' if args.refused else 'given'} on paper, by {who}"
+                         + (f"; {released} held message(s) released" if released else ""))
+        lines += [f"mentee    {child.handle}", f"guardian  {guardian.email}", f"consent   {guardian.consent}",
+                  f"asked     {when(guardian.requested_at)}"]
+        if guardian.decided_at:
+            lines.append(f"decided   {when(guardian.decided_at)} by {guardian.decided_by} ({guardian.decided_how}"
+                         + (f", {guardian.decided_message_id}" if guardian.decided_message_id else "") + ")")
+        return lines
+
+    for line in ctx.run(work):
+        print(line)
     return 0

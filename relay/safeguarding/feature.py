@@ -12,7 +12,7 @@ import secrets
 from typing import Any
 
 from relay.outbound.message_ids import new_message_id
-from relay.safeguarding import retention, urgent
+from relay.safeguarding import consent, retention, urgent
 from relay.safeguarding.reply_mail import SafeguardingRoute
 
 
@@ -25,9 +25,13 @@ def install(relay: Any) -> None:
 
     alerts = urgent.UrgentAlerts(env=env, domain=domain, secret=relay.secret,
                                  random_part=lambda: secrets.token_urlsafe(24), new_message_id=next_id)
+    mail = consent.Mailer(env=env, domain=domain, secret=relay.secret, random_part=lambda: secrets.token_urlsafe(24),
+                          new_message_id=next_id)
+    ctx.after_store.append(consent.ConsentHold(env=env, domain=domain, new_message_id=next_id))
     ctx.after_store.append(alerts)
     route = SafeguardingRoute(ctx)
     route.handlers["urgent"] = urgent.AckHandler(env=env, domain=domain, new_message_id=next_id)
+    route.handlers["consent"] = consent.ConsentAnswer(mail)
     relay.routes["safeguarding"] = route
     scheduler = relay.scheduler
     if scheduler is None:
