@@ -1,4 +1,4 @@
-"""Wires safeguarding into the relay: urgent alerts and re-alerts, safe- reply addresses, retention purges.
+"""Wires safeguarding into the relay: consent holds, guardians' copies, urgent alerts, safe- replies, retention.
 
 Every piece is a plain value: the after-store step, the intake route and
 the scheduler's (planner, handler) pairs, so a composition table can list
@@ -12,7 +12,7 @@ import secrets
 from typing import Any
 
 from relay.outbound.message_ids import new_message_id
-from relay.safeguarding import consent, retention, urgent
+from relay.safeguarding import consent, guardian_copy, retention, urgent
 from relay.safeguarding.reply_mail import SafeguardingRoute
 
 
@@ -28,6 +28,7 @@ def install(relay: Any) -> None:
     mail = consent.Mailer(env=env, domain=domain, secret=relay.secret, random_part=lambda: secrets.token_urlsafe(24),
                           new_message_id=next_id)
     ctx.after_store.append(consent.ConsentHold(env=env, domain=domain, new_message_id=next_id))
+    ctx.after_store.append(guardian_copy.GuardianCopies(domain=domain, new_message_id=next_id, lifetime=ctx.lifetime))
     ctx.after_store.append(alerts)
     route = SafeguardingRoute(ctx)
     route.handlers["urgent"] = urgent.AckHandler(env=env, domain=domain, new_message_id=next_id)
@@ -38,6 +39,8 @@ def install(relay: Any) -> None:
         return
     scheduler.add_planner(urgent.plan_realerts)
     scheduler.add_handler(urgent.JOB_KIND, urgent.RealertHandler(alerts, urgent.stored_view))
+    scheduler.add_planner(guardian_copy.plan_summaries)
+    scheduler.add_handler(guardian_copy.SUMMARY_JOB, guardian_copy.SummaryHandler(env, domain, next_id))
     purge = retention.PurgeHandler()
     scheduler.add_planner(retention.plan_purges)
     scheduler.add_handler(retention.JOB_KIND, purge)

@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 
 from relay.outbound.jobs import mask_context
 from relay.outbound.rewrite import build_masked_copy
+from relay.safeguarding.guardian_copy import redacted_copies
 from relay.safeguarding.redact import redact_message
 from relay.store import messages, queue
 from relay.store.tables import Delivery, Finding, Message
@@ -59,6 +60,7 @@ def redact_held(session: Session, message: Message, domain: str, now: datetime, 
     for delivery in held:
         delivery.content = build_masked_copy(raw, mask_context(session, message, delivery, domain))
         session.add(delivery)
+    redacted_copies(session, message, raw, domain)
     session.flush()
     released = queue.release_held(session, message.id, now, lifetime)
     return Redacted(released=released, removed=describe(found), replacements=count)
