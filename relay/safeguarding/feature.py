@@ -1,4 +1,5 @@
-"""Wires safeguarding into the relay: consent holds, guardians' copies, urgent alerts, safe- replies, retention.
+"""Wires safeguarding into the relay: consent holds, guardians' copies, urgent alerts, safe- replies, retention,
+reassurance.
 
 Every piece is a plain value: the after-store step, the intake route and
 the scheduler's (planner, handler) pairs, so a composition table can list
@@ -12,7 +13,7 @@ import secrets
 from typing import Any
 
 from relay.outbound.message_ids import new_message_id
-from relay.safeguarding import consent, guardian_copy, retention, urgent
+from relay.safeguarding import consent, guardian_copy, reassurance, retention, urgent
 from relay.safeguarding.reply_mail import SafeguardingRoute
 
 
@@ -41,6 +42,9 @@ def install(relay: Any) -> None:
     scheduler.add_handler(urgent.JOB_KIND, urgent.RealertHandler(alerts, urgent.stored_view))
     scheduler.add_planner(guardian_copy.plan_summaries)
     scheduler.add_handler(guardian_copy.SUMMARY_JOB, guardian_copy.SummaryHandler(env, domain, next_id))
+    reminder = scheduler.handlers.get("reminder")
+    if reminder is not None:  # the mentee's note goes with the mentor's first reminder, in its transaction
+        scheduler.add_handler("reminder", reassurance.AfterReminder(reminder, env, domain, next_id))
     purge = retention.PurgeHandler()
     scheduler.add_planner(retention.plan_purges)
     scheduler.add_handler(retention.JOB_KIND, purge)
