@@ -62,8 +62,10 @@ class GuardianCopies:
         if stored.verdict.action is model.Action.REJECT or stored.pairing_id is None:
             return
         pairing = session.get(Pairing, stored.pairing_id)
+        guardian = safe_store.guardian_of(session, pairing.mentee_id) if pairing else None
+        if guardian is None:
+            return
         settings = safeguarding(session.get(Program, stored.program_id))
-        guardian = safe_store.guardian_of(session, pairing.mentee_id)
         if settings.guardian_copy != "full" or not receives(guardian, settings):
             return
         message = session.get(Message, stored.id)

@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from relay.store.tables import Delivery, Finding, Message
 
 FINISHED = ("delivered", "failed", "cancelled")
+QUOTING_KINDS = ("moderation", "confirmation", "urgent", "notice")  # relay-written copies that quote a message
 CHUNK = 500
 
 
@@ -48,3 +49,13 @@ def purge_copies(session: Session, delivery_ids) -> None:
         update(Delivery).where(Delivery.id.in_(delivery_ids), Delivery.status.in_(FINISHED), Delivery.content.is_not(None))
         .values(content=None)
     )
+
+
+def quoting_answers(session: Session, message_ids: Sequence[int]) -> list[int]:
+    """Staff answers (moderation, acknowledgements) to notices about these messages: they quote the text."""
+    quoted = list(session.exec(select(Delivery.masked_message_id).where(
+        Delivery.message_id.in_(list(message_ids) or [0]), Delivery.kind.in_(QUOTING_KINDS))))
+    if not quoted:
+        return []
+    return list(session.exec(select(Message.id).where(Message.kind.in_(("moderation", "safeguarding")),
+                                                      Message.in_reply_to.in_(quoted))))

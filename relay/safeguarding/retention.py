@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from relay.safeguarding import store as safe_store
 from relay.safeguarding import wipe
-from relay.safeguarding.purge import purge_copies, purge_messages
+from relay.safeguarding.purge import purge_copies, purge_messages, quoting_answers
 from relay.safeguarding.settings import safeguarding
 from relay.store import jobs
 from relay.store.tables import Delivery, Job, LegalHold, Message, Pairing, Program
@@ -73,7 +73,7 @@ class PurgeHandler:
             return
         with wipe.secure(session):
             ids = list(session.exec(select(Message.id).where(Message.pairing_id == pairing.id)))
-            count = purge_messages(session, ids, now)
+            count = purge_messages(session, ids + quoting_answers(session, ids), now)
             purge_copies(session, select(Delivery.id).where(
                 Delivery.kind == "transcript", Delivery.recipient_id.in_((pairing.mentor_id, pairing.mentee_id))))
         log.info("retention: purged %s message(s) of pairing %s", count, pairing.id)

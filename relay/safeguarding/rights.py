@@ -26,12 +26,11 @@ from sqlmodel import Session, select
 
 from relay.safeguarding import store as safe_store
 from relay.safeguarding import wipe
-from relay.safeguarding.purge import purge_copies, purge_messages
+from relay.safeguarding.purge import purge_copies, purge_messages, quoting_answers
 from relay.store.tables import (Attempt, Consent, Delivery, InboundEvent, Message, ModerationAction, Pairing,
                                 Participant, Program)
 
 ERASED_HANDLE = "(erased)"
-QUOTING_KINDS = ("moderation", "confirmation", "urgent", "notice")
 
 
 class RightsError(Exception):
@@ -135,11 +134,7 @@ def erase(session: Session, people: list[Participant], now: datetime) -> Erased:
 def _erase_messages(session: Session, ids: list[int], now: datetime) -> list[int]:
     theirs = [m.id for m in wrote(session, ids)]
     theirs += [d.message_id for d in received(session, ids) if d.message_id is not None]
-    quoted = [d.masked_message_id for d in session.exec(
-        select(Delivery).where(Delivery.message_id.in_(theirs or [0]), Delivery.kind.in_(QUOTING_KINDS)))]
-    answers = [m.id for m in session.exec(select(Message).where(Message.kind.in_(("moderation", "safeguarding")),
-                                                                Message.in_reply_to.in_(quoted or [""])))]
-    message_ids = sorted(set(theirs + answers))
+    message_ids = sorted(set(theirs + quoting_answers(session, theirs)))
     session.execute(update(Delivery).where(Delivery.message_id.in_(message_ids or [0]),
                                            Delivery.status.in_(("queued", "deferred")))
                     .values(status="cancelled", last_error="erased"))
