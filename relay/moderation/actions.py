@@ -117,6 +117,11 @@ def _approve(session: Session, desk: Desk, message: Message, argument: str) -> R
     decided = _decided(session, message, "approve")
     if decided is not None:
         return decided
+    from relay.safeguarding.consent import waits_for_consent
+
+    if message.status == "held" and waits_for_consent(session, message):
+        return Result("approve", "done", f"M{message.id} is approved; it will be delivered once the family's "
+                      "consent is recorded.", message.id)
     released = queue.release_held(session, message.id, desk.now, desk.lifetime)
     if released == 0:
         return Result("approve", "noop", f"M{message.id} was not held (it is {message.status}); nothing to release.", message.id)
@@ -135,8 +140,9 @@ def _redact(session: Session, desk: Desk, message: Message, argument: str) -> Re
     if done is None:
         return Result("redact", "refused", f"M{message.id} has nothing the program can remove; answer approve or reject.", message.id)
     tell_writer(session, desk, message, done.removed)
+    copies = f"{done.released} copy/copies" if done.released else "it waits for the family's consent"
     return Result("redact", "done", f"M{message.id} is on its way without {', '.join(done.removed)} "
-                  f"({done.released} copy/copies); the sender was told.", message.id)
+                  f"({copies}); the sender was told.", message.id)
 
 
 def _reject(session: Session, desk: Desk, message: Message, argument: str) -> Result:

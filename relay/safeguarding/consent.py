@@ -138,15 +138,28 @@ def queue_hold(session: Session, message_id: int) -> None:
     session.add(message)
 
 
+def waits_for_consent(session: Session, message: Message) -> bool:
+    """True while this message's mentee awaits the family's consent: a moderator's answer must not release it."""
+    child_id = _mentee_of(session, message.pairing_id)
+    return child_id is not None and awaiting(session, child_id) is not None
+
+
 def consent_held(session: Session, child_id: int) -> list[Message]:
-    """Messages of this mentee's pairings held only because consent was awaited."""
+    """Held messages of this mentee's pairings that consent releases: held for consent only, or already
+    approved or redacted by a moderator (a message the policy held and nobody decided stays held)."""
     from relay.store.tables import ModerationAction
 
     pairings = select(Pairing.id).where(Pairing.mentee_id == child_id)
     held = select(ModerationAction.message_id).where(ModerationAction.action == "hold",
                                                      ModerationAction.argument == HOLD_REASON)
-    return list(session.exec(select(Message).where(Message.pairing_id.in_(pairings), Message.status == "held",
-                                                   Message.verdict != "hold", Message.id.in_(held))))
+    found = session.exec(select(Message).where(Message.pairing_id.in_(pairings), Message.status == "held",
+                                               Message.id.in_(held))).all()
+    return [m for m in found if m.verdict != "hold" or _decided_to_deliver(session, m.id)]
+
+
+def _decided_to_deliver(session: Session, message_id: int) -> bool:
+    decision = moderation.decision(session, message_id)
+    return decision is not None and decision.action in ("approve", "redact")
 
 
 def record(session: Session, guardian: Guardian, answer: str, by: str, how: str, message_id: str, now: datetime) -> int:

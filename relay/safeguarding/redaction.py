@@ -62,7 +62,10 @@ def redact_held(session: Session, message: Message, domain: str, now: datetime, 
         session.add(delivery)
     redacted_copies(session, message, raw, domain)
     session.flush()
-    released = queue.release_held(session, message.id, now, lifetime)
+    from relay.safeguarding.consent import waits_for_consent
+
+    # Redacted now; a child's message still waiting for the family's consent is released by that consent.
+    released = 0 if waits_for_consent(session, message) else queue.release_held(session, message.id, now, lifetime)
     return Redacted(released=released, removed=describe(found), replacements=count)
 
 

@@ -94,3 +94,18 @@ async def test_consent_given_on_paper_is_recorded_from_the_terminal(world, env, 
     world.clock.set(datetime.now(timezone.utc) + timedelta(minutes=2))
     await world.flush()
     assert [r for r in to(world, MENTOR) if b"I'm Jo" in r.data]
+
+
+async def test_a_moderators_approval_does_not_outrun_the_familys_consent(world, env, waiting):
+    mentor, _ = waiting
+    world.enrol("riley.moderator@staff.example.org", "moderator", "Riley")
+    assert (await world.send(MENTEE, mentor, "Call me", "Hi Sam, text me on 415-867-5309.\n")).code == 250
+    message_id = int(relayctl(env, "mod", "queue", "--json").stdout.split('"id": ')[1].split(",")[0])
+    out = relayctl(env, "mod", "approve", str(message_id)).stdout
+    assert "delivered once the family's consent is recorded" in out
+    world.clock.set(datetime.now(timezone.utc) + timedelta(minutes=2))
+    await world.flush()
+    assert [r for r in to(world, MENTOR) if b"415-867-5309" in r.data] == []
+    assert (await guardian_answers(world, last_to(world, GUARDIAN), "yes")).code == 250
+    await world.flush()
+    assert [r for r in to(world, MENTOR) if b"415-867-5309" in r.data]
