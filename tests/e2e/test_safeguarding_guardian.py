@@ -32,7 +32,7 @@ async def test_a_full_copy_of_each_message_carries_no_mentor_real_address(world,
     await world.flush()
     copies = to(world, GUARDIAN)
     assert len(copies) == 2
-    first = parsed(copies[0])
+    first = next(parsed(r) for r in copies if b"your mentor" in r.data)  # copies may arrive in either order
     assert first["From"].addresses[0].addr_spec == mentor
     assert first["From"].addresses[0].display_name == "Sam" and first["X-Mentor-Relay-Copy"] == "guardian"
     assert "I'm Sam, your mentor" in text_of(first)
@@ -40,7 +40,8 @@ async def test_a_full_copy_of_each_message_carries_no_mentor_real_address(world,
         data = received.data.decode()
         for real in (MENTOR, "mail.example.com", "Rivera", MENTEE):
             assert real not in data
-    assert parsed(copies[1])["From"].addresses[0].display_name == "Jo"
+    second = next(parsed(r) for r in copies if b"Mum says hello" in r.data)
+    assert second["From"].addresses[0].display_name == "Jo"
 
 
 async def test_a_weekly_summary_counts_without_content(world, env, pair):
