@@ -90,9 +90,12 @@ def awaiting(session: Session, child_id: int) -> Guardian | None:
     guardian = safe_store.guardian_of(session, child_id)
     if guardian is None or guardian.consent == "given":
         return None
+    return guardian if _required(session, child_id) else None
+
+
+def _required(session: Session, child_id: int) -> bool:
     child = session.get(Participant, child_id)
-    required = safeguarding(session.get(Program, child.program_id)).guardian_consent == "required"
-    return guardian if required else None
+    return safeguarding(session.get(Program, child.program_id)).guardian_consent == "required"
 
 
 def _mentee_of(session: Session, pairing_id: int | None) -> int | None:
@@ -109,10 +112,15 @@ class ConsentHold:
     new_message_id: Callable[[], str]
 
     def __call__(self, session: Session, stored: model.StoredMessage) -> None:
-        if stored.verdict.action is model.Action.REJECT:
+        if stored.verdict.action is model.Action.REJECT or stored.pairing_id is None:
             return
-        child_id = _mentee_of(session, stored.pairing_id)
-        if child_id is None or awaiting(session, child_id) is None:
+        guardian = safe_store.guardian_of_pairing(session, stored.pairing_id)
+        if guardian is not None:
+            self.apply(session, stored, guardian)
+
+    def apply(self, session: Session, stored: model.StoredMessage, guardian: Guardian) -> None:
+        child_id = guardian.participant_id
+        if guardian.consent == "given" or not _required(session, child_id):
             return
         queue_hold(session, stored.id)
         moderation.record_action(session, message_id=stored.id, actor_id=None, actor="relay", action="hold",

@@ -28,8 +28,9 @@ def install(relay: Any) -> None:
                                  random_part=lambda: secrets.token_urlsafe(24), new_message_id=next_id)
     mail = consent.Mailer(env=env, domain=domain, secret=relay.secret, random_part=lambda: secrets.token_urlsafe(24),
                           new_message_id=next_id)
-    ctx.after_store.append(consent.ConsentHold(env=env, domain=domain, new_message_id=next_id))
-    ctx.after_store.append(guardian_copy.GuardianCopies(domain=domain, new_message_id=next_id, lifetime=ctx.lifetime))
+    ctx.after_store.append(guardian_copy.GuardianSteps(
+        hold=consent.ConsentHold(env=env, domain=domain, new_message_id=next_id),
+        copies=guardian_copy.GuardianCopies(domain=domain, new_message_id=next_id, lifetime=ctx.lifetime)))
     ctx.after_store.append(alerts)
     route = SafeguardingRoute(ctx)
     route.handlers["urgent"] = urgent.AckHandler(env=env, domain=domain, new_message_id=next_id)

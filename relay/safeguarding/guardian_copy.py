@@ -61,15 +61,16 @@ class GuardianCopies:
     def __call__(self, session: Session, stored: model.StoredMessage) -> None:
         if stored.verdict.action is model.Action.REJECT or stored.pairing_id is None:
             return
-        pairing = session.get(Pairing, stored.pairing_id)
-        guardian = safe_store.guardian_of(session, pairing.mentee_id) if pairing else None
-        if guardian is None:
-            return
+        guardian = safe_store.guardian_of_pairing(session, stored.pairing_id)
+        if guardian is not None:
+            self.apply(session, stored, guardian)
+
+    def apply(self, session: Session, stored: model.StoredMessage, guardian: Guardian) -> None:
         settings = safeguarding(session.get(Program, stored.program_id))
         if settings.guardian_copy != "full" or not receives(guardian, settings):
             return
         message = session.get(Message, stored.id)
-        child = session.get(Participant, pairing.mentee_id)
+        child = session.get(Participant, guardian.participant_id)
         masked_id = self.new_message_id()
         content = guardian_copy(session, message, guardian, child, masked_id, self.domain)
         notices.enqueue(session, content=content, rcpt_email=guardian.email, recipient_id=None, kind=COPY_KIND,
@@ -142,3 +143,20 @@ def redacted_copies(session: Session, message: Message, raw: bytes, domain: str)
         session.add(delivery)
 
 
+
+
+@dataclass
+class GuardianSteps:
+    """One after-store step for both: a single guardian lookup per message (most mentees have none)."""
+
+    hold: Any  # relay.safeguarding.consent.ConsentHold
+    copies: GuardianCopies
+
+    def __call__(self, session: Session, stored: model.StoredMessage) -> None:
+        if stored.verdict.action is model.Action.REJECT or stored.pairing_id is None:
+            return
+        guardian = safe_store.guardian_of_pairing(session, stored.pairing_id)
+        if guardian is None:
+            return
+        self.hold.apply(session, stored, guardian)  # first: a copy of a held message is held with it
+        self.copies.apply(session, stored, guardian)

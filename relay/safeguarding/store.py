@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from relay.store.tables import Guardian, LegalHold, SafeguardToken, UrgentAlert
+from relay.store.tables import Guardian, LegalHold, Pairing, SafeguardToken, UrgentAlert
 
 
 def insert_token(session: Session, token_hash: str, purpose: str, ref_id: int, participant_id: int | None,
@@ -62,3 +62,10 @@ def holds_of(session: Session, participant_id: int) -> list[LegalHold]:
 
 def guardian_of(session: Session, participant_id: int) -> Guardian | None:
     return session.exec(select(Guardian).where(Guardian.participant_id == participant_id)).first()
+
+
+def guardian_of_pairing(session: Session, pairing_id: int) -> Guardian | None:
+    """The guardian of a pairing's mentee, in one query: the per-message check of the after-store steps."""
+    return session.exec(
+        select(Guardian).join(Pairing, Pairing.mentee_id == Guardian.participant_id).where(Pairing.id == pairing_id)
+    ).first()
