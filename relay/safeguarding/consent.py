@@ -22,12 +22,13 @@ from relay import model, notices
 from relay.safeguarding import reply_tokens
 from relay.safeguarding import store as safe_store
 from relay.safeguarding.settings import safeguarding
-from relay.store import directory, moderation, queue
+from relay.store import directory, jobs, moderation, queue
 from relay.store.tables import Guardian, Message, Pairing, Participant, Program
 
 YES = frozenset({"yes", "i agree", "agree", "i consent"})
 NO = frozenset({"no", "i refuse", "i decline"})
 TOKEN_LIFETIME = timedelta(days=60)
+REQUEST_JOB = "consent-request"
 HOLD_REASON = "awaiting the family's consent"
 
 
@@ -210,3 +211,23 @@ class ConsentAnswer:
                        kind="guardian", domain=self.mail.domain, now=answer.now, masked_id=self.mail.new_message_id(),
                        reply_to="" if said else answer.txn.rcpt_addresses[0])
         return replies.accepted(reference)
+
+
+def plan_requests(session: Session, now: datetime) -> None:
+    """Planner: a guardian never asked (consent became required after they were added) is asked once."""
+    for guardian, program in session.exec(
+        select(Guardian, Program).join(Participant, Participant.id == Guardian.participant_id)
+        .join(Program, Program.id == Participant.program_id).where(Guardian.consent == "none")
+    ):
+        if safeguarding(program).guardian_consent == "required":
+            jobs.ensure_job(session, f"{REQUEST_JOB}:{guardian.id}", REQUEST_JOB, now, {"guardian_id": guardian.id})
+
+
+@dataclass
+class RequestHandler:
+    mail: Mailer
+
+    def __call__(self, session: Session, job: Any, now: datetime) -> None:
+        guardian = session.get(Guardian, jobs.payload(job).get("guardian_id"))
+        if guardian is not None and guardian.consent == "none":
+            request(session, guardian, session.get(Participant, guardian.participant_id), now, self.mail)

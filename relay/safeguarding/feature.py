@@ -39,6 +39,8 @@ def install(relay: Any) -> None:
     scheduler = relay.scheduler
     if scheduler is None:
         return
+    scheduler.add_planner(consent.plan_requests)
+    scheduler.add_handler(consent.REQUEST_JOB, consent.RequestHandler(mail))
     scheduler.add_planner(urgent.plan_realerts)
     scheduler.add_handler(urgent.JOB_KIND, urgent.RealertHandler(alerts, urgent.stored_view))
     scheduler.add_planner(guardian_copy.plan_summaries)

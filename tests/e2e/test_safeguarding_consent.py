@@ -109,3 +109,16 @@ async def test_a_moderators_approval_does_not_outrun_the_familys_consent(world, 
     assert (await guardian_answers(world, last_to(world, GUARDIAN), "yes")).code == 250
     await world.flush()
     assert [r for r in to(world, MENTOR) if b"415-867-5309" in r.data]
+
+
+async def test_a_guardian_added_before_consent_was_required_is_asked_at_the_next_tick(world, env):
+    world.clock.set(datetime.now(timezone.utc).replace(microsecond=0) + timedelta(minutes=1))
+    relayctl(env, "participant", "add", MENTEE, "--role", "mentee", "--handle", "Jo", "--guardian", GUARDIAN)
+    await world.flush()
+    assert to(world, GUARDIAN) == []
+    relayctl(env, "program", "set", "--setting", 'guardian_consent="required"')
+    for _ in range(2):
+        relayctl(env, "scheduler", "tick", "--at", world.clock.now().isoformat())
+        await world.flush()
+    (request,) = to(world, GUARDIAN)
+    assert b"Your consent, please" in request.data
