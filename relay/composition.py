@@ -16,8 +16,9 @@ import secrets
 import socket
 from dataclasses import dataclass, field
 from functools import partial
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from relay.care import closure as closure_jobs
 from relay.care import digests as digest_jobs
@@ -46,6 +47,8 @@ from relay.outbound.message_ids import new_message_id
 from relay.outbound.transports import MaildirTransport, SmarthostTransport, Transport
 from relay.outbound.worker import OutboundWorker
 from relay.policy.loader import PolicySet, load_policy
+from relay.safeguarding import consent, guardian_copy, reassurance, retention, urgent
+from relay.safeguarding.reply_mail import SafeguardingRoute
 from relay.scheduler.loop import JobKind, Scheduler
 from relay.store import schema
 from relay.store.db import Database
@@ -110,27 +113,67 @@ def default_transport(settings: Settings) -> Transport:
     )
 
 
-def scheduled_jobs(mail: Mailer, templates: Any, domain: str) -> tuple[JobKind, ...]:
+@dataclass(frozen=True)
+class Safeguarding:
+    """The safeguarding parts that intake and the scheduler share (each needs the deployment's secret)."""
+
+    alerts: urgent.UrgentAlerts
+    consent_mail: consent.Mailer
+    purge: retention.PurgeHandler
+
+    @classmethod
+    def build(cls, templates: Any, domain: str, secret: bytes, next_id: Callable[[], str]) -> "Safeguarding":
+        random_part = lambda: secrets.token_urlsafe(24)  # noqa: E731
+        return cls(
+            alerts=urgent.UrgentAlerts(env=templates, domain=domain, secret=secret, random_part=random_part,
+                                       new_message_id=next_id),
+            consent_mail=consent.Mailer(env=templates, domain=domain, secret=secret, random_part=random_part,
+                                        new_message_id=next_id),
+            purge=retention.PurgeHandler(),
+        )
+
+
+def scheduled_jobs(mail: Mailer, templates: Any, domain: str, safe: Safeguarding,
+                   next_id: Callable[[], str]) -> tuple[JobKind, ...]:
     """Every kind of scheduled job: (kind, planner or None, handler).
 
-    A planner writes due ``Job`` rows; a kind without one is planned by
-    another kind's planner (closure notices and closures together) or by an
-    after-store step (circle question reminders).
+    A planner reads and says which ``Job`` rows should exist; a kind without
+    one is planned by another kind's planner (closure notices and closures
+    together) or by an after-store step (circle question reminders).
     """
+    # With the mentor's first reminder the waiting mentee gets one kind note, in the same transaction.
+    reminder = reassurance.AfterReminder(partial(reminder_jobs.run_reminder, mail), templates, domain, next_id)
     return (
-        JobKind("reminder", reminder_jobs.plan_reminders, partial(reminder_jobs.run_reminder, mail)),
+        JobKind("reminder", reminder_jobs.plan_reminders, reminder),
         JobKind("closure-notice", closure_jobs.plan_closures, partial(closure_jobs.run_closure_notice, mail)),
         JobKind("closure", None, partial(closure_jobs.run_closure, mail)),
         JobKind("digest", digest_jobs.plan_digests, partial(digest_jobs.run_digest, mail)),
         JobKind(circle_digests.JOB_KIND, circle_digests.plan_digests, circle_digests.DigestHandler(templates, domain)),
         JobKind(circle_care.JOB_KIND, None, circle_care.ReminderHandler(templates, domain)),
+        JobKind(consent.REQUEST_JOB, consent.plan_requests, consent.RequestHandler(safe.consent_mail)),
+        JobKind(urgent.JOB_KIND, urgent.plan_realerts, urgent.RealertHandler(safe.alerts, urgent.stored_view)),
+        JobKind(guardian_copy.SUMMARY_JOB, guardian_copy.plan_summaries,
+                guardian_copy.SummaryHandler(templates, domain, next_id)),
+        JobKind(retention.JOB_KIND, retention.plan_purges, safe.purge),
     )
 
 
-def build_scheduler(db: Database, clock: Clock, templates: Any, domain: str, wake=lambda: None) -> Scheduler:
+def build_scheduler(db: Database, clock: Clock, templates: Any, domain: str, secret: bytes,
+                    wake: Callable[[], None] = lambda: None, safe: Safeguarding | None = None) -> Scheduler:
     """The scheduler alone: all ``relayctl scheduler tick`` needs besides the store."""
-    mail = Mailer(templates, domain)
-    return Scheduler(db, clock, socket.gethostname() or "relay", scheduled_jobs(mail, templates, domain), after_tick=wake)
+    next_id = lambda: new_message_id(domain, secrets.token_hex(12))  # noqa: E731
+    safe = safe or Safeguarding.build(templates, domain, secret, next_id)
+    jobs = scheduled_jobs(Mailer(templates, domain), templates, domain, safe, next_id)
+    after_tick = (
+        wake,  # what the jobs queued goes out now
+        partial(_off_the_loop, safe.purge.compact_after, db.engine),  # purged bytes leave the files
+    )
+    return Scheduler(db, clock, socket.gethostname() or "relay", jobs, after_tick=after_tick)
+
+
+def _off_the_loop(work: Callable[..., None], *args: Any) -> None:
+    """Compaction waits on the database's files: in a thread, never on the event loop."""
+    asyncio.get_running_loop().run_in_executor(None, work, *args)
 
 
 def build(settings: Settings, clock: Clock | None = None, transport: Transport | None = None, dns: Any = None) -> Relay:
@@ -148,6 +191,8 @@ def build(settings: Settings, clock: Clock | None = None, transport: Transport |
 
         dns = SystemDns()
     token = lambda: secrets.token_hex(12)  # noqa: E731 - the random part of new Message-IDs
+    next_id = lambda: new_message_id(domain, token())  # noqa: E731
+    safe = Safeguarding.build(templates, domain, secret, next_id)
     cpu = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="cpu")
     notices_for_moderators = NoticePlanner(
         env=templates, domain=domain, secret=secret, policies=policies,
@@ -175,6 +220,12 @@ def build(settings: Settings, clock: Clock | None = None, transport: Transport |
             notices_for_moderators,  # flagged or held: every moderator is told, the writer too
             away_note_hook(mail),  # the mentor is away: the mentee gets a kind note, once
             circle_care.watch_questions,  # a circle question: plan its "still unanswered" reminder
+            # A child's messages wait for the family's consent; guardians get their copies.
+            guardian_copy.GuardianSteps(
+                hold=consent.ConsentHold(env=templates, domain=domain, new_message_id=next_id),
+                copies=guardian_copy.GuardianCopies(domain=domain, new_message_id=next_id, lifetime=timedelta(days=5)),
+            ),
+            safe.alerts,  # an urgent message: every coordinator is alerted at once
         ),
     )
     routes = {
@@ -184,9 +235,13 @@ def build(settings: Settings, clock: Clock | None = None, transport: Transport |
         "bounce": BounceRoute(ctx, templates),
         "service": ServiceRoute(ctx, mail),
         "postmaster": PostmasterRoute(ctx, templates, settings.program),
+        "safeguarding": SafeguardingRoute(ctx, handlers={
+            "urgent": urgent.AckHandler(env=templates, domain=domain, new_message_id=next_id),  # a coordinator's ack
+            "consent": consent.ConsentAnswer(safe.consent_mail),  # a guardian's yes or no
+        }),
     }
     return Relay(
         settings=settings, clock=clock, db=db, writer=writer, secret=secret, intake_ctx=ctx, routes=routes,
-        worker=worker, scheduler=build_scheduler(db, clock, templates, domain, wake=worker.wake),
+        worker=worker, scheduler=build_scheduler(db, clock, templates, domain, secret, wake=worker.wake, safe=safe),
         templates=templates, policies=policies, cpu=cpu,
     )

@@ -51,6 +51,13 @@ class Context:
             self._db = db
         return self._db
 
+    def keys(self):
+        """The deployment's keys (HMAC secret, DKIM key): adopted from the store, as ``relayctl init`` does."""
+        from relay import keys
+
+        settings = self.settings
+        return keys.ensure(self.db, settings.secret_path, settings.dkim_key, settings.dkim_selector, self.clock.now())
+
     def run(self, work: Callable[[Session], T]) -> T:
         return self.db.run_sync(work)
 

@@ -71,6 +71,7 @@ def run_show(args, ctx: Context) -> int:
                             for a in queue.attempts_of(session, d.id)],
             })
         data["original"] = m.raw.decode("utf-8", "replace")
+        data["purged_at"] = m.purged_at
         return data
 
     if args.sent is not None:
@@ -100,6 +101,8 @@ def _show_lines(d: dict) -> list[str]:
     lines = [f"message {d['id']}: {d['status']} (verdict {d['verdict']}{', URGENT' if d['urgent'] else ''})",
              f"received {when(d['received_at'])} from {d['from']} for {', '.join(d['envelope_rcpts'])}",
              f"subject  {d['subject']}"]
+    if d.get("purged_at"):
+        lines.append(f"body     purged on {when(d['purged_at'])} UTC (retention or erasure); the record is kept")
     for f in d["findings"]:
         lines.append(f"rule     {f['rule']} -> {f['action']}: {f['reason']}" + (f" [{f['excerpt']}]" if f["excerpt"] else ""))
     for dl in d["deliveries"]:

@@ -1,4 +1,4 @@
-"""relayctl mod: the review queue, and approving, rejecting or noting a message from a terminal.
+"""relayctl mod: the review queue, and approving, redacting, rejecting or noting a message from a terminal.
 
 Does what a moderator's reply does, recorded the same way with ``via = cli``
 and the operating-system user as the actor. A running relay's workers pick
@@ -27,6 +27,10 @@ def register(sub) -> None:
     approve = group.add_parser("approve", help="deliver a held message")
     approve.add_argument("id", type=int, help="a message id from 'mod queue'")
     approve.set_defaults(func=run_answer, verb="approve")
+    redact = group.add_parser("redact", help="deliver a held message with what held it replaced by "
+                              "[removed by the program]; the sender is told what was removed")
+    redact.add_argument("id", type=int, help="a message id from 'mod queue'")
+    redact.set_defaults(func=run_answer, verb="redact")
     reject = group.add_parser("reject", help="do not deliver a held message; the sender is told the reason")
     reject.add_argument("id", type=int)
     reject.add_argument("--reason", required=True, help="told to the sender")

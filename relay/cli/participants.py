@@ -7,7 +7,7 @@ from pathlib import Path
 
 from relay import model
 from relay.addresses import validate_mailbox
-from relay.cli import roster
+from relay.cli import roster, safeguarding
 from relay.cli.base import CliError, Context, emit, stderr, table
 from relay.store import directory
 
@@ -25,7 +25,7 @@ def register(sub) -> None:
                      help="the name the other side sees, e.g. 'Sam'; unique in the program, whatever the case")
     add.add_argument("--premoderate", action="store_true", help="hold every message from or to them for review")
     add.add_argument("--timezone", default="", help="IANA time zone, e.g. Europe/London (default: the program's)")
-    add.add_argument("--guardian", default=None, metavar="EMAIL", help="a mentee's parent or guardian (kept, never shown)")
+    add.add_argument("--guardian", default=None, metavar="EMAIL", help="a mentee's parent or guardian (consent, copies; never shown)")
     add.add_argument("--program", default=None, help="an existing program (default: RELAY_PROGRAM)")
     add.add_argument("--json", action="store_true", help="print a JSON object")
     add.set_defaults(func=run_add)
@@ -51,6 +51,7 @@ def register(sub) -> None:
         cmd.add_argument("email")
         cmd.add_argument("--program", default=None)
         cmd.set_defaults(func=run_status, status=status)
+    safeguarding.register_participant(group)
 
 
 def check_handle(handle: str) -> str:
@@ -90,6 +91,8 @@ def run_add(args, ctx: Context) -> int:
             session, program, email, model.Role(args.role), handle, now,
             lambda: secrets.token_bytes(16), premoderate=args.premoderate, timezone=tz, guardian_email=guardian,
         )
+        if args.guardian:
+            safeguarding.add_guardian(session, ctx, row, args.guardian, now)
         return {"id": row.id, "email": row.email, "role": row.role, "handle": row.handle,
                 "alias": f"{row.alias}@{settings.domain}", "program": program.name}
 

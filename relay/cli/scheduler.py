@@ -48,7 +48,7 @@ def run_tick(args, ctx: Context) -> int:
     at = parse_moment(args.at) if args.at else now
     # Only what the scheduler needs: the store and the templates. What it queues is
     # delivered by the running relay's outbound workers.
-    scheduler = build_scheduler(ctx.db, FixedClock(at), environment(), ctx.settings.domain)
+    scheduler = build_scheduler(ctx.db, FixedClock(at), environment(), ctx.settings.domain, ctx.keys().secret)
     if args.dry_run or at > now + FUTURE_SLACK:
         return preview(ctx, scheduler, at, future=at > now + FUTURE_SLACK)
     ran = asyncio.run(scheduler.tick(at))

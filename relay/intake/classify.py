@@ -14,11 +14,12 @@ from relay.addresses import BOUNCE_PREFIX, AddressError, split, validate_mailbox
 SERVICE_LOCAL_PARTS = frozenset({"relay", "help"})
 POSTMASTER = frozenset({"postmaster", "abuse"})
 MODERATION_PREFIX = "mod-"
+SAFEGUARDING_PREFIX = "safe-"  # urgent-alert acknowledgements and guardians' consent
 
 
 @dataclass(frozen=True)
 class Target:
-    kind: str  # alias | moderation | bounce | service | postmaster | foreign | invalid
+    kind: str  # alias | moderation | bounce | safeguarding | service | postmaster | foreign | invalid
     address: str
     local: str = ""
     reason: str = ""
@@ -42,4 +43,6 @@ def classify(address: str, domain: str) -> Target:
         return Target("moderation", value, local)
     if local.startswith(BOUNCE_PREFIX):
         return Target("bounce", value, local)
+    if local.startswith(SAFEGUARDING_PREFIX):
+        return Target("safeguarding", value, local)
     return Target("alias", value, local)

@@ -1,4 +1,4 @@
-"""What a moderator's answer does to a message: approve, reject, hold, suspend, note, help.
+"""What a moderator's answer does to a message: approve, redact, reject, hold, suspend, note, help.
 
 Used by replies to notices and by ``relayctl mod``; both record who did what,
 when and how. The first approve or reject decides a held message: the same
@@ -17,13 +17,15 @@ from relay import notices
 from relay.store import messages, moderation, queue
 from relay.store.tables import Message, Pairing, Participant
 
-_PAST = {"approve": "approved", "reject": "rejected"}
+_PAST = {"approve": "approved", "reject": "rejected", "redact": "redacted"}
 
-VERBS = ("approve", "reject", "hold", "suspend", "note", "help")
+VERBS = ("approve", "redact", "reject", "hold", "suspend", "note", "help")
 
 HELP = """Answer a notice by replying with one of these words on the first line:
 
   approve            deliver the held message
+  redact             deliver it with what held it (phone numbers, addresses, handles, links)
+                     replaced by [removed by the program]; the sender is told what was removed
   reject <reason>    do not deliver it; the sender is told the reason
   hold               hold this pairing's next messages until a moderator approves each one
   suspend            suspend the sender: their messages are held until a coordinator restores them
@@ -115,10 +117,32 @@ def _approve(session: Session, desk: Desk, message: Message, argument: str) -> R
     decided = _decided(session, message, "approve")
     if decided is not None:
         return decided
+    from relay.safeguarding.consent import waits_for_consent
+
+    if message.status == "held" and waits_for_consent(session, message):
+        return Result("approve", "done", f"M{message.id} is approved; it will be delivered once the family's "
+                      "consent is recorded.", message.id)
     released = queue.release_held(session, message.id, desk.now, desk.lifetime)
     if released == 0:
         return Result("approve", "noop", f"M{message.id} was not held (it is {message.status}); nothing to release.", message.id)
     return Result("approve", "done", f"M{message.id} is approved and on its way ({released} copy/copies).", message.id)
+
+
+def _redact(session: Session, desk: Desk, message: Message, argument: str) -> Result:
+    from relay.safeguarding.redaction import redact_held, tell_writer
+
+    decided = _decided(session, message, "redact")
+    if decided is not None:
+        return decided
+    if message.status != "held":
+        return Result("redact", "noop", f"M{message.id} was not held (it is {message.status}); nothing to redact.", message.id)
+    done = redact_held(session, message, desk.domain, desk.now, desk.lifetime)
+    if done is None:
+        return Result("redact", "refused", f"M{message.id} has nothing the program can remove; answer approve or reject.", message.id)
+    tell_writer(session, desk, message, done.removed)
+    copies = f"{done.released} copy/copies" if done.released else "it waits for the family's consent"
+    return Result("redact", "done", f"M{message.id} is on its way without {', '.join(done.removed)} "
+                  f"({copies}); the sender was told.", message.id)
 
 
 def _reject(session: Session, desk: Desk, message: Message, argument: str) -> Result:
@@ -187,6 +211,7 @@ def _help(session: Session, desk: Desk, message: Message, argument: str) -> Resu
 
 _HANDLERS = {
     "approve": _approve,
+    "redact": _redact,
     "reject": _reject,
     "hold": _hold,
     "suspend": _suspend,

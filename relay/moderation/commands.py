@@ -1,4 +1,4 @@
-"""A moderator's reply to a notice, read as one command: approve, reject, hold, suspend, note or help.
+"""A moderator's reply to a notice, read as one command: approve, redact, reject, hold, suspend, note or help.
 
 Moderators answer from whatever client they have, so the new text is cut
 from quotes and signatures by mail-parser-reply, which knows the quote
@@ -20,7 +20,7 @@ from mailparser_reply import EmailReplyParser
 from relay.intake.parse import html_to_text
 from relay.model import Inspection
 
-VERBS = frozenset({"approve", "reject", "hold", "suspend", "note", "help"})
+VERBS = frozenset({"approve", "redact", "reject", "hold", "suspend", "note", "help"})
 
 # Languages whose quote headers need two header lines to match; Polish and
 # Czech match on a single "Do:" or "Data:" line and would cut real text.
@@ -38,7 +38,7 @@ MAX_LINE = 500
 
 @dataclass(frozen=True)
 class ModerationCommand:
-    verb: str  # approve | reject | hold | suspend | note | help | unknown
+    verb: str  # approve | redact | reject | hold | suspend | note | help | unknown
     argument: str = ""
 
 

@@ -45,14 +45,14 @@ class JobKind:
 
 class Scheduler:
     def __init__(self, db: Database, clock: Clock, name: str, kinds: Sequence[JobKind] = (),
-                 after_tick: Callable[[], None] = lambda: None) -> None:
+                 after_tick: Sequence[Callable[[], None]] = ()) -> None:
         self.db = db
         self.clock = clock
         # Distinct per instance even when two share a host name: claims are by holder.
         self.name = f"{name}-{secrets.token_hex(4)}"[:64]
         self.planners: tuple[Planner, ...] = tuple(dict.fromkeys(k.planner for k in kinds if k.planner is not None))
         self.handlers: dict[str, Handler] = {k.kind: k.handler for k in kinds}
-        self.after_tick = after_tick  # e.g. wake the outbound worker
+        self.after_tick = tuple(after_tick)  # e.g. wake the outbound worker; compact the files after a purge
         self.batch = 100
         self.plan_batch = 200  # jobs per planning transaction: the write lock is held for milliseconds
         self.lease = timedelta(minutes=10)
@@ -73,7 +73,8 @@ class Scheduler:
             if len(claimed) < self.batch:
                 break
         if ran:
-            self.after_tick()
+            for step in self.after_tick:
+                step()
         return ran
 
     async def _plan(self, planner: Planner, now: datetime) -> None:

@@ -86,6 +86,9 @@ CIRCLE_EMPTY = Reply(550, "5.7.1", "This circle has no other members yet, so the
 NOT_A_MODERATOR = Reply(
     550, "5.7.1", "Only a moderator can answer a moderation notice, from the address the notice was sent to"
 )
+NOT_ADDRESSEE = Reply(
+    550, "5.7.1", "This reply address answers only the person it was sent to, from the address it was sent to"
+)
 SERVICE_NOT_ENROLLED = Reply(
     550, "5.7.1", "The relay's service address only answers enrolled participants, and the address you wrote from is not enrolled"
 )

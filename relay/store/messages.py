@@ -41,6 +41,7 @@ def insert_findings(session: Session, message_id: int, findings: Iterable[model.
             "severity": f.severity.value,
             "reason": f.reason,
             "excerpt": f.excerpt,
+            "match": f.match,
         }
         for f in findings
     ]

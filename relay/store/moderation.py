@@ -15,7 +15,7 @@ ACTION = ModerationAction.__table__
 MESSAGE = Message.__table__
 
 # The answers that decide a held message; the first one done wins.
-DECISIONS = ("approve", "reject")
+DECISIONS = ("approve", "reject", "redact")
 
 
 def insert_token(
@@ -77,7 +77,7 @@ def record_action(
 
 
 def decision(session: Session, message_id: int) -> ModerationAction | None:
-    """The approve or reject that decided this message, if one did."""
+    """The approve, reject or redact that decided this message, if one did."""
     return session.exec(
         select(ModerationAction)
         .where(

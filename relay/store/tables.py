@@ -134,6 +134,7 @@ class Message(SQLModel, table=True):
     verdict: str = Field(default="deliver", max_length=16)  # deliver | flag | hold | reject
     urgent: bool = Field(default=False)
     auth_result: str = Field(default="", max_length=200)
+    purged_at: datetime | None = None  # retention or erasure removed the body; metadata stays
 
 
 class Finding(SQLModel, table=True):
@@ -146,6 +147,8 @@ class Finding(SQLModel, table=True):
     severity: str = Field(default="normal", max_length=16)
     reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     excerpt: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # the matched text itself, so a moderator's "redact" can remove exactly it
+    match: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
 class Delivery(SQLModel, table=True):
@@ -297,4 +300,63 @@ class DeploymentKey(SQLModel, table=True):
     selector: str = Field(default="", max_length=63)
     status: str = Field(default="active", max_length=16)
     value: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime
+
+
+class SafeguardToken(SQLModel, table=True):
+    """A single-use reply address for an urgent alert or a guardian's consent; only its hash is stored."""
+
+    __tablename__ = "safeguard_token"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    purpose: str = Field(max_length=16)  # urgent | consent
+    ref_id: int  # urgent_alert.id or guardian.id
+    participant_id: int | None = Field(default=None, foreign_key="participant.id")  # the staff member it was sent to
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+class UrgentAlert(SQLModel, table=True):
+    """An urgent message's alert to staff: re-sent each period until someone acknowledges it."""
+
+    __tablename__ = "urgent_alert"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", unique=True)
+    program_id: int = Field(foreign_key="program.id", index=True)
+    raised_at: datetime
+    rounds: int = 1
+    next_at: datetime = Field(index=True)  # when it goes out again if still unacknowledged
+    acked_at: datetime | None = None
+    acked_by_id: int | None = Field(default=None, foreign_key="participant.id")
+    acked_via: str = Field(default="", max_length=8)  # email | cli
+
+
+class LegalHold(SQLModel, table=True):
+    """Stops retention purges and erasure for one person, with who placed it and why."""
+
+    __tablename__ = "legal_hold"
+
+    id: int | None = Field(default=None, primary_key=True)
+    participant_id: int = Field(foreign_key="participant.id", index=True)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    placed_by: str = Field(default="", max_length=320)
+    placed_at: datetime
+    cleared_at: datetime | None = None
+    cleared_by: str = Field(default="", max_length=320)
+
+
+class Guardian(SQLModel, table=True):
+    """A mentee's parent or guardian, and the family's consent: who, when, how, which message."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    participant_id: int = Field(foreign_key="participant.id", unique=True)
+    email: str = Field(max_length=320)
+    consent: str = Field(default="none", max_length=16)  # none | requested | given | refused
+    requested_at: datetime | None = None
+    decided_at: datetime | None = None
+    decided_by: str = Field(default="", max_length=320)
+    decided_how: str = Field(default="", max_length=16)  # email | paper
+    decided_message_id: str = Field(default="", max_length=998)
     created_at: datetime

@@ -1,0 +1,1 @@
+"""Safeguarding for minors: redaction, urgent alerts, retention, a person's data, guardians and reassurance."""
