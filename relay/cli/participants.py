@@ -84,6 +84,7 @@ def run_add(args, ctx: Context) -> int:
     if guardian is not None and guardian == email:
         raise CliError("--guardian must be someone else's address")
     now = ctx.clock.now()
+    mail = safeguarding.mailer(ctx) if guardian else None
 
     def work(session):
         program = program_named(session, args.program, ctx)
@@ -91,8 +92,8 @@ def run_add(args, ctx: Context) -> int:
             session, program, email, model.Role(args.role), handle, now,
             lambda: secrets.token_bytes(16), premoderate=args.premoderate, timezone=tz, guardian_email=guardian,
         )
-        if args.guardian:
-            safeguarding.add_guardian(session, ctx, row, args.guardian, now)
+        if guardian:
+            safeguarding.add_guardian(session, mail, settings.domain, row, guardian, now)
         return {"id": row.id, "email": row.email, "role": row.role, "handle": row.handle,
                 "alias": f"{row.alias}@{settings.domain}", "program": program.name}
 
@@ -164,6 +165,7 @@ def run_import(args, ctx: Context) -> int:
     problems = [c for c in checked if isinstance(c, roster.Problem)]
     people = [c for c in checked if isinstance(c, roster.Person)]
     now = ctx.clock.now()
+    mail = safeguarding.mailer(ctx) if any(p.guardian_email for p in people) else None
 
     def work(session):
         programs, creating, unchanged = plan_import(session, people, problems)
@@ -174,6 +176,8 @@ def run_import(args, ctx: Context) -> int:
             values = [dict(email=p.email, role=p.role, handle=p.handle, timezone=p.timezone,
                            guardian_email=p.guardian_email) for p in batch]
             for row in directory.add_participants(session, programs[name], values, now, lambda: secrets.token_bytes(16)):
+                if row.guardian_email:  # the family is asked for consent when the program requires it
+                    safeguarding.add_guardian(session, mail, settings.domain, row, row.guardian_email, now)
                 created.append({"id": row.id, "email": row.email, "role": row.role, "handle": row.handle,
                                 "alias": f"{row.alias}@{settings.domain}", "program": name})
         return created, unchanged

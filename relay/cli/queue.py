@@ -64,9 +64,9 @@ def _retry_one(session, delivery_id: int, now) -> int:
         )
     count = queue.retry(session, now, [delivery_id])
     if count == 0:
-        raise CliError(f"delivery {delivery_id} is {delivery.status}, not deferred, failed or stuck in sending")
-    print(f"{count} deliver{'y' if count == 1 else 'ies'} due now; a running relay picks them up within a second")
-    return 0
+        raise CliError(f"delivery {delivery_id} is {delivery.status} and due now; only deferred, failed, later "
+                       "or stuck deliveries can be retried")
+    return count
 
 
 def _second(value) -> str:

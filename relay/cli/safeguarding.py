@@ -125,15 +125,18 @@ def mailer(ctx: Context):
                   new_message_id=lambda: new_message_id(domain, secrets.token_hex(12)))
 
 
-def add_guardian(session, ctx: Context, child, email: str, now) -> str:
-    """Used by ``participant add --guardian``: records the guardian, and asks for consent if the program requires it."""
+def add_guardian(session, mail, domain: str, child, email: str, now) -> str:
+    """``participant add --guardian`` and the bulk import: record the guardian, ask for consent if the program requires it.
+
+    ``mail`` is ``mailer(ctx)``, made before the caller's transaction (it reads the deployment's keys).
+    """
     from relay.safeguarding import consent
 
     address = validate_mailbox(email)
-    if address.endswith("@" + ctx.settings.domain):
+    if address.endswith("@" + domain):
         raise CliError("a guardian's address cannot be on the relay's own domain")
     try:
-        return consent.add_guardian(session, child, address, now, mailer(ctx)).consent
+        return consent.add_guardian(session, child, address, now, mail).consent
     except ValueError as error:
         raise CliError(str(error)) from None
 

@@ -11,7 +11,7 @@ from relay.cli.base import CliError, Context, emit, table, when
 from relay.clock import FixedClock, as_utc
 from relay.store import jobs
 
-# A moment this far past the system clock is "the future": previewed, never sent early.
+# A moment this far past the system clock is "the future": what a tick queues then is due later.
 FUTURE_SLACK = timedelta(minutes=1)
 
 
@@ -20,12 +20,13 @@ def register(sub) -> None:
     commands = group.add_subparsers(dest="scheduler_command", metavar="ACTION", required=True)
     tick = commands.add_parser(
         "tick", help="plan and run every job due now (or at --at), once",
-        description="Plan and run every job due as of now, once. With --at in the past (catching up) the jobs "
-        "run and their mail is queued. With --at in the future, or with --dry-run, nothing is sent or "
-        "recorded: the tick is a dry run that lists what would be sent at that moment.",
+        description="Plan and run every job due as of now, once, and queue the mail they send. With --at "
+        "the tick runs as of that moment: in the past it catches up; in the future the jobs run now and "
+        "their mail is queued due at that moment ('relayctl queue retry --all' releases it at once). "
+        "With --dry-run nothing is sent or recorded: the tick lists what would be sent.",
     )
     tick.add_argument("--at", default=None, metavar="ISO-8601",
-                      help="as of this moment (default: now); a future moment is a dry run")
+                      help="as of this moment (default: now); in the future, what it sends is due then")
     tick.add_argument("--dry-run", action="store_true", help="list what would be sent; send and record nothing")
     tick.set_defaults(func=run_tick)
     listing = commands.add_parser("jobs", help="list pending, running and failed jobs")
@@ -49,10 +50,13 @@ def run_tick(args, ctx: Context) -> int:
     # Only what the scheduler needs: the store and the templates. What it queues is
     # delivered by the running relay's outbound workers.
     scheduler = build_scheduler(ctx.db, FixedClock(at), environment(), ctx.settings.domain, ctx.keys().secret)
-    if args.dry_run or at > now + FUTURE_SLACK:
-        return preview(ctx, scheduler, at, future=at > now + FUTURE_SLACK)
+    future = at > now + FUTURE_SLACK
+    if args.dry_run:
+        return preview(ctx, scheduler, at, future=future)
     ran = asyncio.run(scheduler.tick(at))
     print(f"ran {ran} job{'s' if ran != 1 else ''} due as of {at.isoformat()}")
+    if future and ran:
+        print(f"what they queued is due at {at.isoformat()}; 'relayctl queue retry --all' sends it now")
     return 0
 
 

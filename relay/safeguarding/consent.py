@@ -179,7 +179,7 @@ def record(session: Session, guardian: Guardian, answer: str, by: str, how: str,
     session.add(guardian)
     if answer == "yes":
         return sum(queue.release_held(session, m.id, now) for m in consent_held(session, guardian.participant_id))
-    from relay.scheduler.feature import schedule_closure
+    from relay.care.closure import schedule_closure
 
     for pairing in directory.pairings_of(session, guardian.participant_id):
         schedule_closure(session, pairing, now.date(), now)

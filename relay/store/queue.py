@@ -145,19 +145,22 @@ def attempts_of(session: Session, delivery_id: int) -> list[Attempt]:
 
 
 def retry(session: Session, now: datetime, delivery_ids: Sequence[int] | None = None) -> int:
-    """Make deferred (or failed) deliveries due now; ``None`` means every deferred one.
+    """Make deferred (or failed) deliveries, and queued ones due later, due now; ``None``: every deferred or later one.
+
+    A queued delivery is due later when a scheduler tick ran ``--at`` a future moment.
 
     A failed delivery forced again gets at least a day of lifetime, so a
     temporary refusal on the forced try is retried instead of failing (and
     notifying the sender) a second time at once.
     """
+    waiting = or_(DELIVERY.c.status == "deferred", and_(DELIVERY.c.status == "queued", DELIVERY.c.next_attempt_at > now))
     if delivery_ids is None:
-        query = update(DELIVERY).where(DELIVERY.c.status == "deferred")
+        query = update(DELIVERY).where(waiting)
         return session.execute(query.values(status="queued", next_attempt_at=now)).rowcount
     ids = list(delivery_ids)
     count = session.execute(
         update(DELIVERY)
-        .where(DELIVERY.c.id.in_(ids), DELIVERY.c.status == "deferred")
+        .where(DELIVERY.c.id.in_(ids), waiting)
         .values(status="queued", next_attempt_at=now)
     ).rowcount
     for row in session.execute(

@@ -113,6 +113,7 @@ async def test_a_moderators_approval_does_not_outrun_the_familys_consent(world, 
 
 async def test_a_guardian_added_before_consent_was_required_is_asked_at_the_next_tick(world, env):
     world.clock.set(datetime.now(timezone.utc).replace(microsecond=0) + timedelta(minutes=1))
+    relayctl(env, "program", "add", "default")  # programs are created explicitly
     relayctl(env, "participant", "add", MENTEE, "--role", "mentee", "--handle", "Jo", "--guardian", GUARDIAN)
     await world.flush()
     assert to(world, GUARDIAN) == []

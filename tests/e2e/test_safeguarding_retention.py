@@ -34,7 +34,7 @@ async def closed(world, env):
     assert (await world.send(MENTOR, mentee, "Re: Guess what", f"Hi Jo,\n\n{REPLY}!\n\nSam\n")).code == 250
     await world.flush()
     relayctl(env, "program", "set", "--program", "default", "--setting", "retention_days=30")
-    relayctl(env, "unpair", MENTOR, MENTEE)
+    relayctl(env, "unpair", MENTOR, MENTEE, "--yes")  # today: closes now
     closed_at = datetime.now(timezone.utc)
     await tick(world, env, closed_at + timedelta(minutes=5))
     assert any(SECRET.encode() in r.data for r in world.sink.received if r.rcpt_tos == [MENTOR])

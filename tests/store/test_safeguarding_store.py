@@ -14,7 +14,7 @@ from sqlmodel import select
 from relay import model
 from relay.safeguarding import retention, rights, wipe
 from relay.safeguarding import store as safe_store
-from relay.store import directory, messages, schema
+from relay.store import directory, jobs, messages, schema
 from relay.store.db import Database
 from relay.store.tables import Job, LegalHold, Message, Pairing
 
@@ -68,9 +68,9 @@ def test_a_token_is_used_once(db):
 
 def test_retention_plans_after_the_period_and_purges_keeping_the_row(db, closed):
     pairing_id, message_id, _ = closed
-    db.run_sync(lambda s: retention.plan_purges(s, START + timedelta(days=29)))
+    db.run_sync(lambda s: jobs.ensure_planned(s, retention.plan_purges(s, START + timedelta(days=29))))
     assert db.run_sync(lambda s: list(s.exec(select(Job).where(Job.kind == retention.JOB_KIND)))) == []
-    db.run_sync(lambda s: retention.plan_purges(s, START + timedelta(days=31)))
+    db.run_sync(lambda s: jobs.ensure_planned(s, retention.plan_purges(s, START + timedelta(days=31))))
     (job,) = db.run_sync(lambda s: list(s.exec(select(Job).where(Job.kind == retention.JOB_KIND))))
     assert job.due_at == START + timedelta(days=30)
     handler = retention.PurgeHandler()
@@ -80,14 +80,14 @@ def test_retention_plans_after_the_period_and_purges_keeping_the_row(db, closed)
     assert (row.raw, row.body_text, row.subject, row.status) == (b"", "", "", "delivered")
     assert row.purged_at == START + timedelta(days=31) and row.size > 0
     assert TEXT not in everything(db)
-    db.run_sync(lambda s: retention.plan_purges(s, START + timedelta(days=40)))
+    db.run_sync(lambda s: jobs.ensure_planned(s, retention.plan_purges(s, START + timedelta(days=40))))
     assert len(db.run_sync(lambda s: list(s.exec(select(Job).where(Job.kind == retention.JOB_KIND))))) == 1
 
 
 def test_a_legal_hold_keeps_the_pairing_out_of_the_plan(db, closed):
     _, _, mentee_id = closed
     db.run_sync(lambda s: s.add(LegalHold(participant_id=mentee_id, reason="inquiry", placed_by="cli:test", placed_at=START)))
-    db.run_sync(lambda s: retention.plan_purges(s, START + timedelta(days=31)))
+    db.run_sync(lambda s: jobs.ensure_planned(s, retention.plan_purges(s, START + timedelta(days=31))))
     assert db.run_sync(lambda s: list(s.exec(select(Job).where(Job.kind == retention.JOB_KIND)))) == []
 
 
