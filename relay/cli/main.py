@@ -8,29 +8,32 @@ never a traceback; output cut short by a closed pipe (``| head``) ends quietly.
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import os
 import sys
 
 from relay import logs
+from relay.cli import (
+    backup, circles, dkim, messages, moderation, pairs, participants, program, queue, report, scheduler, serve, setup,
+)
 from relay.cli.base import CliError, Context
 
-COMMANDS = [
-    "relay.cli.setup",
-    "relay.cli.dkim",
-    "relay.cli.backup",
-    "relay.cli.participants",
-    "relay.cli.pairs",
-    "relay.cli.messages",
-    "relay.cli.queue",
-    "relay.cli.serve",
-    "relay.cli.scheduler",
-    "relay.cli.program",
-    "relay.cli.report",
-    "relay.cli.moderation",
-    "relay.cli.circles",
-]
+# Every command group, in the order --help lists them: each module registers its own sub-commands.
+COMMANDS = (
+    setup,
+    dkim,
+    backup,
+    participants,
+    pairs,
+    messages,
+    queue,
+    serve,
+    scheduler,
+    program,
+    report,
+    moderation,
+    circles,
+)
 
 BROKEN_PIPE_EXIT = 141  # what a shell reports for a command stopped by SIGPIPE
 
@@ -66,8 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--env-file", default=None, help="settings file to read; it must exist (default: .env if present)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=Parser)
-    for name in COMMANDS:
-        importlib.import_module(name).register(sub)
+    for group in COMMANDS:
+        group.register(sub)
     return parser
 
 
