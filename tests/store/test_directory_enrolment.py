@@ -10,19 +10,10 @@ import pytest
 from sqlmodel import select
 
 from relay import model
-from relay.store import directory, schema
-from relay.store.db import Database
+from relay.store import directory
 from relay.store.tables import Alias
 
 START = datetime(2026, 11, 2, 15, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def db(db_url):
-    database = Database.from_url(db_url)
-    schema.upgrade(database.engine)
-    yield database
-    database.close()
 
 
 def entropy():

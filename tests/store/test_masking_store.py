@@ -11,20 +11,11 @@ from relay import model
 from relay.outbound.jobs import mask_context
 from relay.outbound.masking import program_book
 from relay.outbound.rewrite import build_masked_copy
-from relay.store import directory, messages, schema
-from relay.store.db import Database
+from relay.store import directory, messages
 from relay.store.tables import Delivery, Message
 from tests.fixtures.harness import START
 
 DOMAIN = "mentor.test"
-
-
-@pytest.fixture
-def db(db_url):
-    database = Database.from_url(db_url)
-    schema.upgrade(database.engine)
-    yield database
-    database.close()
 
 
 def enrol(session, email: str, role: str, handle: str, name: str = ""):

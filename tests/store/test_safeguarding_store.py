@@ -14,21 +14,12 @@ from sqlmodel import select
 from relay import model
 from relay.safeguarding import retention, rights, wipe
 from relay.safeguarding import store as safe_store
-from relay.store import directory, jobs, messages, schema
-from relay.store.db import Database
+from relay.store import directory, jobs, messages
 from relay.store.tables import Job, LegalHold, Message, Pairing
 
 START = datetime(2026, 11, 2, 15, 0, tzinfo=timezone.utc)
 MENTOR, MENTEE = "sam.rivera@mail.example.com", "jo.kim@school.example.net"
 TEXT = "the secret garden behind the library"
-
-
-@pytest.fixture
-def db(db_url):
-    database = Database.from_url(db_url)
-    schema.upgrade(database.engine)
-    yield database
-    database.close()
 
 
 @pytest.fixture

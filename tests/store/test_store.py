@@ -14,21 +14,12 @@ from sqlmodel import SQLModel, select
 
 from relay import model
 from relay.store import directory, messages, queue, schema
-from relay.store.db import Database
 from relay.store.queue import Outcome
 from relay.store.tables import Alias, Delivery, Message
 from relay.store.writer import BatchWriter
 from datetime import datetime, timezone
 
 START = datetime(2026, 11, 2, 15, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def db(db_url):
-    database = Database.from_url(db_url)
-    schema.upgrade(database.engine)
-    yield database
-    database.close()
 
 
 def entropy():

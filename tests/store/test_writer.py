@@ -18,14 +18,6 @@ from tests.store.test_store import START, _message_with_deliveries, enrol
 
 
 @pytest.fixture
-def db(db_url):
-    database = Database.from_url(db_url)
-    schema.upgrade(database.engine)
-    yield database
-    database.close()
-
-
-@pytest.fixture
 def writer(db):
     batch_writer = BatchWriter(db, threads=1)  # one thread, so what waits behind it is one batch
     yield batch_writer
