@@ -32,7 +32,7 @@ async def start(relay: Relay, listen: bool = True, work: bool = True, sock=None)
     db = relay.db
 
     async def alias_kind(local: str) -> str:
-        return await db.read(lambda s: lookups.alias_kind(s.connection(), local))
+        return await db.lookup(lambda c: lookups.alias_kind(c, local))
 
     intake = Intake(
         settings.domain,

@@ -48,7 +48,7 @@ class ParticipantRoute:
 
     async def check_rcpt(self, txn: Transaction, target: Target) -> Reply:
         ended_ok = self.answer_ended is not None
-        outcome = await self.ctx.db.read(lambda s: _resolve(s.connection(), txn.mail_from, target.local, ended_ok))
+        outcome = await self.ctx.db.lookup(lambda c: _resolve(c, txn.mail_from, target.local, ended_ok))
         if isinstance(outcome, Reply):
             return outcome
         if txn.recipients and txn.recipients[0].sender.program_id != outcome.sender.program_id:
@@ -72,7 +72,7 @@ class ParticipantRoute:
             return refusal
         recipients = tuple(r.recipient for r in txn.recipients)
         pairing_id = txn.recipients[0].pairing_id
-        snap = first.facts or await ctx.db.read(lambda s: snapshot(s.connection(), sender, pairing_id))
+        snap = first.facts or await ctx.db.lookup(lambda c: snapshot(c, sender, pairing_id))
         policy = ctx.policies.for_program(snap.program_name)
         policy_ctx = policy_context(snap, sender, recipients, ctx.domain, auth)
         verdict = await judge(ctx, inspection, policy_ctx, policy, extra_findings)

@@ -221,6 +221,19 @@ class Database:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, self.read_sync, work)
 
+    def lookup_sync(self, work: Callable[[Connection], T]) -> T:
+        """Run read-only Core ``work`` on a plain connection: no ORM Session on the hot path."""
+        with self.reader.connect() as conn:
+            try:
+                return work(conn)
+            finally:
+                conn.rollback()
+
+    async def lookup(self, work: Callable[[Connection], T]) -> T:
+        """``lookup_sync`` off the event loop (RCPT and DATA reads)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self.lookup_sync, work)
+
     def run_sync(self, work: Callable[[Session], T]) -> T:
         with self.transaction() as session:
             return work(session)
