@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import pytest
 from sqlalchemy import text
@@ -138,7 +139,11 @@ def test_writers_sharing_a_sqlite_file_queue_on_its_lock_past_the_busy_timeout(t
     inside.wait(10)
     waiter = threading.Thread(target=other_write)
     waiter.start()
-    waiter.join(0.6)  # three busy timeouts: SQLite alone would have given up by now
+    # Three busy timeouts: SQLite alone would have given up by now. Watched with sleeps rather than a
+    # timed join, whose deadline libfaketime's moved clock (the CI's second pass) would never reach.
+    until = time.monotonic() + 0.6
+    while time.monotonic() < until and waiter.is_alive():
+        time.sleep(0.05)
     assert waiter.is_alive() and not outcome
     release.set()
     holder.join(10)
