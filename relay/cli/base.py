@@ -105,3 +105,23 @@ def when(value: datetime | None) -> str:
 
 def stderr(message: str) -> None:
     print(message, file=sys.stderr)
+
+
+def describe(error: Exception) -> str:
+    """One line a person can act on, for any error a command meets: never a traceback."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+    from relay.addresses import AddressError
+    from relay.config import ConfigError
+    from relay.program_settings import SettingError
+    from relay.store.directory import DirectoryError
+
+    if isinstance(error, (ConfigError, AddressError, DirectoryError, SettingError, FileNotFoundError, ValueError)):
+        return str(error)
+    if isinstance(error, OperationalError):
+        first = str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else type(error.orig).__name__
+        return f"the database could not be used ({first}); check RELAY_DATABASE_URL"
+    if isinstance(error, (NoSuchModuleError, ArgumentError, ModuleNotFoundError)):
+        return f"the database driver is not available ({error}); use a sqlite:/// or postgresql:// RELAY_DATABASE_URL"
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")

@@ -16,7 +16,7 @@ from relay import logs
 from relay.cli import (
     backup, circles, dkim, messages, moderation, pairs, participants, program, queue, report, scheduler, serve, setup,
 )
-from relay.cli.base import CliError, Context
+from relay.cli.base import CliError, Context, describe
 
 # Every command group, in the order --help lists them: each module registers its own sub-commands.
 COMMANDS = (
@@ -118,25 +118,6 @@ def _quiet_after_broken_pipe() -> int:
     except (OSError, ValueError):  # stdout is not a real file (tests capture it)
         pass
     return BROKEN_PIPE_EXIT
-
-
-def describe(error: Exception) -> str:
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
-
-    from relay.addresses import AddressError
-    from relay.config import ConfigError
-    from relay.program_settings import SettingError
-    from relay.store.directory import DirectoryError
-
-    if isinstance(error, (ConfigError, AddressError, DirectoryError, SettingError, FileNotFoundError, ValueError)):
-        return str(error)
-    if isinstance(error, OperationalError):
-        first = str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else type(error.orig).__name__
-        return f"the database could not be used ({first}); check RELAY_DATABASE_URL"
-    if isinstance(error, (NoSuchModuleError, ArgumentError, ModuleNotFoundError)):
-        return f"the database driver is not available ({error}); use a sqlite:/// or postgresql:// RELAY_DATABASE_URL"
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
 if __name__ == "__main__":

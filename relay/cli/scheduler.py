@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 
-from relay.cli.base import CliError, Context, emit, table, when
+from relay.cli.base import CliError, Context, describe, emit, table, when
 from relay.clock import FixedClock, as_utc
 from relay.store import jobs
 
@@ -76,7 +76,6 @@ def _rehearse(session, scheduler, at: datetime) -> dict:
     from sqlalchemy import func
     from sqlmodel import select
 
-    from relay.cli.main import describe
     from relay.store.tables import Delivery, Job, Participant
 
     before = session.exec(select(func.max(Delivery.id))).one() or 0
