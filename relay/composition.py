@@ -55,6 +55,7 @@ from relay.store.db import Database
 from relay.store.writer import BatchWriter
 
 DEFAULT_POLICY = Path(__file__).resolve().parents[1] / "config" / "policy.toml"
+COPY_LIFETIME = timedelta(days=5)  # how long a copy of a participant's message is tried before it fails
 
 
 @dataclass
@@ -208,7 +209,7 @@ def build(settings: Settings, clock: Clock | None = None, transport: Transport |
     ctx = IntakeContext(
         db=db, writer=writer, clock=clock, domain=domain, policies=policies,
         sender_check=SenderCheck(settings.sender_auth, dns, settings.authserv_id, settings.trusted_peers),
-        secret=secret, wake_outbound=worker.wake, token=token, cpu=cpu, metrics=metrics,
+        secret=secret, wake_outbound=worker.wake, token=token, cpu=cpu, metrics=metrics, lifetime=COPY_LIFETIME,
         # Checks at DATA before the policy, for participant and circle mail, in this order.
         data_checks=(
             HeaderCheck(),
@@ -223,7 +224,7 @@ def build(settings: Settings, clock: Clock | None = None, transport: Transport |
             # A child's messages wait for the family's consent; guardians get their copies.
             guardian_copy.GuardianSteps(
                 hold=consent.ConsentHold(env=templates, domain=domain, new_message_id=next_id),
-                copies=guardian_copy.GuardianCopies(domain=domain, new_message_id=next_id, lifetime=timedelta(days=5)),
+                copies=guardian_copy.GuardianCopies(domain=domain, new_message_id=next_id, lifetime=COPY_LIFETIME),
             ),
             safe.alerts,  # an urgent message: every coordinator is alerted at once
         ),

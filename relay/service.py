@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 
-from relay.composition import Relay, build, policy_path, prepare  # noqa: F401 - the service's public face
+from relay.composition import Relay, build  # noqa: F401 - what callers of the service build and run
 from relay import logs
 from relay.config import Settings
 from relay.intake.accept import Intake

@@ -47,7 +47,7 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def _policy(ctx: Context) -> Path | None:
-    from relay.service import policy_path
+    from relay.composition import policy_path
 
     return policy_path(ctx.settings)
 

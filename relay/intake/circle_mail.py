@@ -24,11 +24,11 @@ from relay.intake.classify import Target
 from relay.intake.context import IntakeContext
 from relay.intake.recipients import CircleInfo, CircleRecipient
 from relay.intake.participant_mail import StoreMessage as _PairingStore
-from relay.intake.participant_mail import judge, policy_context, screen, snapshot, store_and_answer
+from relay.intake.participant_mail import judge, policy_context, screen, store_and_answer
 from relay.outbound.message_ids import new_message_id
 from relay.smtp import replies
 from relay.smtp.replies import Reply
-from relay.store import circles, directory
+from relay.store import circles, directory, lookups
 from relay.store.tables import Circle
 
 
@@ -81,7 +81,7 @@ class CircleRoute:
         if refusal is not None:
             return refusal
         recipients = tuple(c.recipient for c in txn.recipients)
-        snap, count = await ctx.db.read(lambda s: (snapshot(s.connection(), sender, None), circles.count_messages(s, circle.id)))
+        snap, count = await ctx.db.read(lambda s: (lookups.pairing_facts(s.connection(), sender, None), circles.count_messages(s, circle.id)))
         policy = ctx.policies.for_program(snap.program_name)
         policy_ctx = policy_context(snap, sender, recipients, ctx.domain, auth)
         # A circle's first messages count like a new pairing's; its own address is known, not contact data.

@@ -72,7 +72,7 @@ class ParticipantRoute:
             return refusal
         recipients = tuple(r.recipient for r in txn.recipients)
         pairing_id = txn.recipients[0].pairing_id
-        snap = first.facts or await ctx.db.lookup(lambda c: snapshot(c, sender, pairing_id))
+        snap = first.facts or await ctx.db.lookup(lambda c: lookups.pairing_facts(c, sender, pairing_id))
         policy = ctx.policies.for_program(snap.program_name)
         policy_ctx = policy_context(snap, sender, recipients, ctx.domain, auth)
         verdict = await judge(ctx, inspection, policy_ctx, policy, extra_findings)
@@ -168,10 +168,6 @@ def _resolve(conn: Connection, mail_from: str, local: str, ended_ok: bool = Fals
         if ended is not None:
             return PairRecipient(recipient, sender, ended, ended=True)
     return replies.NOT_PAIRED
-
-
-def snapshot(conn: Connection, sender: model.Participant, pairing_id: int | None) -> model.PairingFacts:
-    return lookups.pairing_facts(conn, sender, pairing_id)
 
 
 def policy_context(

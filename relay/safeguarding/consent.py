@@ -112,13 +112,6 @@ class ConsentHold:
     domain: str
     new_message_id: Callable[[], str]
 
-    def __call__(self, session: Session, stored: model.StoredMessage) -> None:
-        if stored.verdict.action is model.Action.REJECT or stored.pairing_id is None:
-            return
-        guardian = safe_store.guardian_of_pairing(session, stored.pairing_id)
-        if guardian is not None:
-            self.apply(session, stored, guardian)
-
     def apply(self, session: Session, stored: model.StoredMessage, guardian: Guardian) -> None:
         child_id = guardian.participant_id
         if guardian.consent == "given" or not _required(session, child_id):

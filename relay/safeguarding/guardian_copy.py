@@ -58,13 +58,6 @@ class GuardianCopies:
     new_message_id: Callable[[], str]
     lifetime: timedelta = timedelta(days=5)
 
-    def __call__(self, session: Session, stored: model.StoredMessage) -> None:
-        if stored.verdict.action is model.Action.REJECT or stored.pairing_id is None:
-            return
-        guardian = safe_store.guardian_of_pairing(session, stored.pairing_id)
-        if guardian is not None:
-            self.apply(session, stored, guardian)
-
     def apply(self, session: Session, stored: model.StoredMessage, guardian: Guardian) -> None:
         settings = safeguarding(session.get(Program, stored.program_id))
         if settings.guardian_copy != "full" or not receives(guardian, settings):
