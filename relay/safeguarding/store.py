@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from relay.store.tables import Guardian, LegalHold, Pairing, SafeguardToken, UrgentAlert
+from relay.store.rows import Statement
+from relay.store.tables import Guardian, LegalHold, SafeguardToken, UrgentAlert
 
 
 def insert_token(session: Session, token_hash: str, purpose: str, ref_id: int, participant_id: int | None,
@@ -65,7 +66,15 @@ def guardian_of(session: Session, participant_id: int) -> Guardian | None:
 
 
 def guardian_of_pairing(session: Session, pairing_id: int) -> Guardian | None:
-    """The guardian of a pairing's mentee, in one query: the per-message check of the after-store steps."""
-    return session.exec(
-        select(Guardian).join(Pairing, Pairing.mentee_id == Guardian.participant_id).where(Pairing.id == pairing_id)
-    ).first()
+    """The guardian of a pairing's mentee: the per-message check of the after-store steps.
+
+    Most mentees have none, so the question is one plain statement; only a found guardian is loaded.
+    """
+    found = _GUARDIAN_OF_PAIRING.rows(session, pairing=pairing_id)
+    return session.get(Guardian, found[0][0]) if found else None
+
+
+_GUARDIAN_OF_PAIRING = Statement(
+    "SELECT guardian.id FROM guardian JOIN pairing ON pairing.mentee_id = guardian.participant_id"
+    " WHERE pairing.id = :pairing ORDER BY guardian.id LIMIT 1"
+)

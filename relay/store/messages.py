@@ -1,7 +1,8 @@
 """Accepted messages, their findings, and the thread ids each participant knows.
 
-Inserts on the intake path are Core statements (no ORM unit of work per
-message); none of these functions commits.
+Inserts on the intake path are plain rows on the driver's cursor
+(``relay.store.rows``): no ORM unit of work and no statement compilation
+per message. None of these functions commits.
 """
 
 from __future__ import annotations
@@ -10,15 +11,17 @@ import json
 from datetime import datetime
 from typing import Iterable, Sequence
 
-from sqlalchemy import func, insert, or_, select as sa_select, update
+from sqlalchemy import func, or_, select as sa_select
 from sqlmodel import Session, select
 
 from relay import model
+from relay.store.rows import Insert, Statement
 from relay.store.tables import Delivery, Finding, Message
 
 MESSAGE = Message.__table__
 FINDING = Finding.__table__
 DELIVERY = Delivery.__table__
+_MESSAGE_ROW, _FINDING_ROW, _DELIVERY_ROW = Insert(MESSAGE), Insert(FINDING), Insert(DELIVERY)
 
 
 def insert_message(session: Session, **values) -> int:
@@ -28,13 +31,12 @@ def insert_message(session: Session, **values) -> int:
         if key in values and not isinstance(values[key], str):
             values[key] = " ".join(values[key])
     values.setdefault("size", len(values.get("raw", b"")))
-    result = session.execute(insert(MESSAGE).values(**values))
-    return result.inserted_primary_key[0]
+    return _MESSAGE_ROW.one(session, values)
 
 
 def insert_findings(session: Session, message_id: int, findings: Iterable[model.Finding]) -> None:
-    rows = [
-        {
+    for f in findings:
+        _FINDING_ROW.one(session, {
             "message_id": message_id,
             "rule": f.rule,
             "action": f.action.value,
@@ -42,18 +44,11 @@ def insert_findings(session: Session, message_id: int, findings: Iterable[model.
             "reason": f.reason,
             "excerpt": f.excerpt,
             "match": f.match,
-        }
-        for f in findings
-    ]
-    if rows:
-        session.execute(insert(FINDING), rows)
+        })
 
 
 def insert_deliveries(session: Session, rows: Sequence[dict]) -> list[int]:
-    ids = []
-    for row in rows:  # one by one: we need each id for the bounce address
-        ids.append(session.execute(insert(DELIVERY).values(**row)).inserted_primary_key[0])
-    return ids
+    return [_DELIVERY_ROW.one(session, row) for row in rows]  # one by one: each id makes a bounce address
 
 
 def get_message(session: Session, message_id: int) -> Message | None:
@@ -75,19 +70,17 @@ def deliveries_of(session: Session, message_id: int) -> list[Delivery]:
     return list(session.exec(select(Delivery).where(Delivery.message_id == message_id).order_by(Delivery.id)))
 
 
+_SET_STATUS = Statement("UPDATE message SET status = :status WHERE id = :id")
+_FORWARD_STATUSES = Statement("SELECT status FROM delivery WHERE message_id = :id AND kind = 'forward'")
+
+
 def set_status(session: Session, message_id: int, status: str) -> None:
-    session.execute(update(MESSAGE).where(MESSAGE.c.id == message_id).values(status=status))
+    _SET_STATUS.count(session, id=message_id, status=status)
 
 
 def refresh_status(session: Session, message_id: int) -> str:
-    """Derive a forwarded message's status from its deliveries."""
-    statuses = [
-        s
-        for (s,) in session.execute(
-            sa_select(DELIVERY.c.status).where(DELIVERY.c.message_id == message_id, DELIVERY.c.kind == "forward")
-        )
-    ]
-    status = summarise(statuses)
+    """Derive a forwarded message's status from its deliveries (after every attempt: plain rows)."""
+    status = summarise([s for (s,) in _FORWARD_STATUSES.rows(session, id=message_id)])
     if status:
         set_status(session, message_id, status)
     return status

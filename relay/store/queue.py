@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
 from relay.store import messages
+from relay.store.rows import Insert, Statement
 from relay.store.tables import Attempt, Delivery, InboundEvent, Message
 
 DELIVERY = Delivery.__table__
@@ -78,38 +79,31 @@ def renew_leases(session: Any, worker: str, delivery_ids: Sequence[int], until: 
     ).rowcount
 
 
+_RECORD = Statement("""
+    UPDATE delivery SET status = :status, attempts = attempts + 1, last_error = :last_error, lease_until = NULL,
+           claimed_by = '', delivered_at = COALESCE(:delivered_at, delivered_at),
+           next_attempt_at = COALESCE(:next_attempt_at, next_attempt_at)
+    WHERE id = :id AND status = 'sending' AND claimed_by = :worker
+    RETURNING message_id
+""", types={"delivered_at": DELIVERY.c.delivered_at, "next_attempt_at": DELIVERY.c.next_attempt_at})
+_ATTEMPT_ROW = Insert(ATTEMPT)
+
+
 def record_attempt(session: Any, delivery_id: int, worker: str, now: datetime, outcome: Outcome) -> bool:
-    """Store an attempt and move the delivery on; False if another worker took it over meanwhile."""
-    values = {
-        "status": outcome.status,
-        "attempts": DELIVERY.c.attempts + 1,
-        "last_error": "" if outcome.status == "delivered" else outcome.detail[:2000],
-        "lease_until": None,
-        "claimed_by": "",
-    }
-    if outcome.status == "delivered":
-        values["delivered_at"] = now
-    if outcome.next_attempt_at is not None:
-        values["next_attempt_at"] = outcome.next_attempt_at
-    changed = session.execute(
-        update(DELIVERY)
-        .where(DELIVERY.c.id == delivery_id, DELIVERY.c.status == "sending", DELIVERY.c.claimed_by == worker)
-        .values(**values)
-        .returning(DELIVERY.c.message_id)
-    ).all()
+    """Store an attempt and move the delivery on; False if another worker took it over meanwhile.
+
+    Runs for every copy sent, so its statements are plain rows (``relay.store.rows``).
+    """
+    changed = _RECORD.rows(
+        session, id=delivery_id, worker=worker, status=outcome.status,
+        last_error="" if outcome.status == "delivered" else outcome.detail[:2000],
+        delivered_at=now if outcome.status == "delivered" else None, next_attempt_at=outcome.next_attempt_at,
+    )
     if len(changed) != 1:
         return False
-    session.execute(
-        insert(ATTEMPT).values(
-            delivery_id=delivery_id,
-            at=now,
-            outcome=outcome.status,
-            code=outcome.code,
-            detail=outcome.detail[:2000],
-            duration_ms=outcome.duration_ms,
-        )
-    )
-    message_id = changed[0].message_id
+    _ATTEMPT_ROW.one(session, dict(delivery_id=delivery_id, at=now, outcome=outcome.status, code=outcome.code,
+                                   detail=outcome.detail[:2000], duration_ms=outcome.duration_ms))
+    message_id = changed[0][0]
     if message_id is not None:
         messages.refresh_status(session, message_id)
     return True
