@@ -202,7 +202,7 @@ def build(settings: Settings, clock: Clock | None = None, transport: Transport |
     worker = OutboundWorker(
         db, transport or default_transport(settings), clock, domain, secret, writer=writer,
         signer=Signer(deployment.dkim_key, deployment.selector, domain), concurrency=settings.workers,
-        policies=policies, metrics=metrics,
+        policies=policies, metrics=metrics, templates=templates,
         # When a forwarded copy fails for good, its sender is told privately.
         on_final=(FailureNotices(templates, domain, token),),
     )

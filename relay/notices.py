@@ -3,11 +3,15 @@
 A template ``NAME.txt`` starts with a ``Subject:`` line and a blank line;
 an optional ``NAME.html`` gives the HTML alternative. Notices are stored
 ready to send as deliveries, so they take the same outbound path (queue,
-DKIM, transport) as forwarded mail.
+DKIM, transport) as forwarded mail; most are stored as an intent (the
+template and its values) and rendered when they are sent, as forwards are
+masked when they are sent.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -92,7 +96,16 @@ def compose(
     for item in attachments:
         maintype, _, subtype = item.content_type.partition("/")
         message.add_attachment(item.data, maintype=maintype, subtype=subtype, filename=item.filename)
+    _fixed_boundaries(message, message_id)
     return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+
+
+def _fixed_boundaries(message: EmailMessage, message_id: str) -> None:
+    """Boundaries drawn from the notice's own (random, unguessable) Message-ID instead of the clock:
+    a notice rendered again at a retry, or for an export, is the same bytes."""
+    seed = hashlib.sha256(message_id.encode()).hexdigest()[:32]
+    for number, part in enumerate(p for p in message.walk() if p.is_multipart()):
+        part.set_boundary(f"=_mentor-relay_{seed}_{number}")
 
 
 def notify(
@@ -111,25 +124,44 @@ def notify(
     null_sender: bool = True,
     **options: Any,
 ) -> int:
-    """Render template ``name`` for one participant and queue it in the caller's transaction.
+    """Queue template ``name`` for one participant in the caller's transaction.
 
     ``person`` has ``id``, ``email`` and ``handle``; ``options`` go to ``compose``
-    (reply_to, in_reply_to, from_name, attachments).
+    (reply_to, in_reply_to, from_name, attachments). The notice is queued as
+    its intent (template and values, see ``intent``) and rendered when it is
+    sent, so the transaction that queues it (often the one accepting a
+    message, on the store's single writer) does no template or MIME work.
+    One with attachments is rendered now: its attachments are its content.
     """
-    content = compose(
-        env, name, context, domain=domain, to_address=person.email, to_name=person.handle,
-        message_id=masked_id, date=now, **options,
-    )
+    composing = dict(domain=domain, to_address=person.email, to_name=person.handle, message_id=masked_id, date=now,
+                     **options)
+    if options.get("attachments"):
+        content, planned = compose(env, name, context, **composing), None
+    else:
+        content, planned = None, intent(name, context, **composing)
     return enqueue(
-        session, content=content, rcpt_email=person.email, recipient_id=person.id, kind=kind,
+        session, content=content, intent=planned, rcpt_email=person.email, recipient_id=person.id, kind=kind,
         masked_message_id=masked_id, now=now, lifetime=lifetime, message_id=message_id, null_sender=null_sender,
     )
+
+
+def intent(name: str, context: dict[str, Any], *, date: datetime, **composing: Any) -> str:
+    """What ``compose`` needs, as JSON: the template, its values (plain JSON values only) and the headers."""
+    return json.dumps({"template": name, "context": context, "date": date.isoformat(), "compose": composing},
+                      sort_keys=True)
+
+
+def render_intent(env: Environment, planned: str) -> bytes:
+    """The notice a stored intent describes, composed now (pure given the templates)."""
+    values = json.loads(planned)
+    return compose(env, values["template"], values["context"], date=datetime.fromisoformat(values["date"]),
+                   **values["compose"])
 
 
 def enqueue(
     session: Session,
     *,
-    content: bytes,
+    content: bytes | None,
     rcpt_email: str,
     recipient_id: int | None,
     kind: str,
@@ -139,8 +171,9 @@ def enqueue(
     message_id: int | None = None,
     null_sender: bool = True,
     status: str = "queued",
+    intent: str | None = None,
 ) -> int:
-    """Queue a relay-written message; it commits with the caller's transaction."""
+    """Queue a relay-written message (its bytes, or its ``intent``); it commits with the caller's transaction."""
     (delivery_id,) = messages.insert_deliveries(
         session,
         [
@@ -152,6 +185,7 @@ def enqueue(
                 status=status,
                 masked_message_id=masked_message_id,
                 content=content,
+                intent=intent,
                 null_sender=null_sender,
                 created_at=now,
                 next_attempt_at=now,

@@ -88,13 +88,17 @@ def run_show(args, ctx: Context) -> int:
 def sent_copy(session, message_id: int, delivery_id: int, domain: str) -> bytes:
     """The bytes a copy carried: relay-written ones are stored; forwards are masked again
     from the original, which gives the same bytes (the masked copy is a pure function)."""
+    from relay.notices import environment
+    from relay.outbound.content import copy_bytes
     from relay.outbound.jobs import load_job
-    from relay.outbound.rewrite import build_masked_copy
 
     job = load_job(session, delivery_id, domain)
     if job is None or job.message_id != message_id:
         raise CliError(f"message {message_id} has no copy {delivery_id} (see 'relayctl messages show {message_id}')")
-    return job.content if job.content is not None else build_masked_copy(job.raw, job.mask)
+    data = copy_bytes(job, environment())
+    if data is None:
+        raise CliError(f"copy {delivery_id} of message {message_id} can no longer be shown: its text was purged")
+    return data
 
 
 def _show_lines(d: dict) -> list[str]:

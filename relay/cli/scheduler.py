@@ -49,10 +49,11 @@ def run_tick(args, ctx: Context) -> int:
     at = parse_moment(args.at) if args.at else now
     # Only what the scheduler needs: the store and the templates. What it queues is
     # delivered by the running relay's outbound workers.
-    scheduler = build_scheduler(ctx.db, FixedClock(at), environment(), ctx.settings.domain, ctx.keys().secret)
+    templates = environment()
+    scheduler = build_scheduler(ctx.db, FixedClock(at), templates, ctx.settings.domain, ctx.keys().secret)
     future = at > now + FUTURE_SLACK
     if args.dry_run:
-        return preview(ctx, scheduler, at, future=future)
+        return preview(ctx, scheduler, at, future=future, templates=templates)
     ran = asyncio.run(scheduler.tick(at))
     print(f"ran {ran} job{'s' if ran != 1 else ''} due as of {at.isoformat()}")
     if future and ran:
@@ -60,9 +61,9 @@ def run_tick(args, ctx: Context) -> int:
     return 0
 
 
-def preview(ctx: Context, scheduler, at: datetime, future: bool) -> int:
+def preview(ctx: Context, scheduler, at: datetime, future: bool, templates) -> int:
     """Plan and run the due jobs in one transaction that is rolled back, and list the mail they would queue."""
-    outcome = ctx.dry_run(lambda session: _rehearse(session, scheduler, at))
+    outcome = ctx.dry_run(lambda session: _rehearse(session, scheduler, at, templates))
     why = "in the future" if future else "a dry run"
     print(f"dry run as of {at.isoformat()} ({why}): nothing was sent or recorded")
     for line in outcome["lines"]:
@@ -72,10 +73,11 @@ def preview(ctx: Context, scheduler, at: datetime, future: bool) -> int:
     return 0
 
 
-def _rehearse(session, scheduler, at: datetime) -> dict:
+def _rehearse(session, scheduler, at: datetime, templates) -> dict:
     from sqlalchemy import func
     from sqlmodel import select
 
+    from relay.notices import render_intent
     from relay.store.tables import Delivery, Job, Participant
 
     before = session.exec(select(func.max(Delivery.id))).one() or 0
@@ -97,7 +99,8 @@ def _rehearse(session, scheduler, at: datetime) -> dict:
     queued = session.exec(select(Delivery).where(Delivery.id > before).order_by(Delivery.id)).all()
     for delivery in queued:
         person = session.get(Participant, delivery.recipient_id) if delivery.recipient_id else None
-        subject = BytesHeaderParser(policy=default_policy).parsebytes(delivery.content or b"").get("Subject", "")
+        data = delivery.content or (render_intent(templates, delivery.intent) if delivery.intent else b"")
+        subject = BytesHeaderParser(policy=default_policy).parsebytes(data).get("Subject", "")
         lines.append(f"{delivery.kind} to {person.handle if person else 'staff'}: {str(subject)!r}")
     return {"lines": lines, "jobs": ran, "mail": len(queued)}
 

@@ -37,6 +37,7 @@ class OutboundJob:
     mask: model.MaskContext | None = None
     message_id: int | None = None
     sender_id: int | None = None
+    intent: str | None = None  # a notice to render at send time (relay.notices.intent)
 
 
 DELIVERY = Delivery.__table__
@@ -62,6 +63,7 @@ def job_of(delivery: Any, **more) -> OutboundJob:
         expires_at=delivery.expires_at,
         null_sender=delivery.null_sender,
         content=delivery.content,
+        intent=delivery.intent,
         message_id=delivery.message_id,
         **more,
     )
@@ -79,7 +81,7 @@ def load_job(session: Session, delivery_id: int, domain: str,
     row = _connection(session).execute(_JOB_QUERY, {"delivery_id": delivery_id}).first()
     if row is None:
         return None
-    if row.content is not None or row.message_id is None or row.m_id is None:
+    if row.content is not None or row.intent is not None or row.message_id is None or row.m_id is None:
         return job_of(row)
     # The row reads as the delivery; its message's columns, unprefixed, read as the message.
     message = SimpleNamespace(**{key[2:]: value for key, value in row._mapping.items() if key.startswith("m_")})

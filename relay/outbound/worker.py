@@ -29,12 +29,15 @@ import time
 from datetime import datetime, timedelta
 from typing import Any, Callable, Sequence
 
+from jinja2 import Environment
+
+from relay import notices
 from relay.clock import Clock
 from relay.addresses import make_bounce_local_part
 from relay.metrics import Metrics
 from relay.outbound.backoff import next_attempt
 from relay.outbound.jobs import OutboundJob, load_delivery, load_job
-from relay.outbound.rewrite import build_masked_copy
+from relay.outbound.content import copy_bytes
 from relay.outbound.transports import Sent, Transport
 from relay.store import queue
 from relay.store.db import Database
@@ -69,9 +72,11 @@ class OutboundWorker:
         *,
         writer: BatchWriter,
         cpu: concurrent.futures.Executor | None = None,
+        templates: Environment | None = None,
     ) -> None:
         self.db, self.writer, self.transport, self.clock = db, writer, transport, clock
         self.domain, self.secret, self.signer = domain, secret, signer
+        self.templates = templates or notices.environment()  # notices are rendered when they are sent
         self.name = name or worker_name()
         self.concurrency = concurrency
         self.batch, self.poll_seconds, self.lease = batch, poll_seconds, lease
@@ -217,8 +222,10 @@ class OutboundWorker:
         await self._record(job.delivery_id, job, sent, duration_ms)
 
     def prepare(self, job: OutboundJob) -> bytes:
-        """The bytes to send: the masked copy (or the stored notice), DKIM-signed. CPU work only."""
-        data = job.content if job.content is not None else build_masked_copy(job.raw, job.mask)
+        """The bytes to send: the masked copy, the rendered notice or the stored message, DKIM-signed. CPU work only."""
+        data = copy_bytes(job, self.templates)
+        if data is None:
+            raise ValueError("the original message was purged before its copy was sent")
         return self.signer.sign(data) if self.signer is not None else data
 
     def _strip_images(self, program: str) -> bool:

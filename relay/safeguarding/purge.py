@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Sequence
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import Session, select
 
 from relay.store.tables import Delivery, Finding, Message
@@ -44,10 +44,11 @@ def purge_messages(session: Session, message_ids: Sequence[int], now: datetime) 
 
 
 def purge_copies(session: Session, delivery_ids) -> None:
-    """Drop the stored content of finished relay-written copies (notices, transcripts, redacted copies)."""
+    """Drop the stored content (or notice intent) of finished relay-written copies (notices, transcripts, redacted copies)."""
     session.execute(
-        update(Delivery).where(Delivery.id.in_(delivery_ids), Delivery.status.in_(FINISHED), Delivery.content.is_not(None))
-        .values(content=None)
+        update(Delivery).where(Delivery.id.in_(delivery_ids), Delivery.status.in_(FINISHED),
+                               or_(Delivery.content.is_not(None), Delivery.intent.is_not(None)))
+        .values(content=None, intent=None)
     )
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import or_, update
 from sqlmodel import Session, select
 
+from relay.notices import environment
 from relay.safeguarding import store as safe_store
 from relay.safeguarding import wipe
 from relay.safeguarding.purge import purge_copies, purge_messages, quoting_answers
@@ -46,15 +47,11 @@ def received(session: Session, person_ids: list[int]) -> list[Delivery]:
 
 
 def _as_received(session: Session, delivery: Delivery, domain: str) -> bytes | None:
+    from relay.outbound.content import copy_bytes
     from relay.outbound.jobs import load_job
-    from relay.outbound.rewrite import build_masked_copy
 
-    if delivery.content is not None:
-        return delivery.content
     job = load_job(session, delivery.id, domain)
-    if job is None or not job.raw:
-        return None
-    return build_masked_copy(job.raw, job.mask)
+    return copy_bytes(job, environment()) if job is not None else None
 
 
 def export_messages(session: Session, person_ids: list[int], domain: str) -> list[bytes]:
@@ -151,7 +148,8 @@ def _erase_deliveries(session: Session, ids: list[int]) -> None:
                     .values(status="cancelled", last_error="erased"))
     session.execute(update(Attempt).where(Attempt.delivery_id.in_(mine)).values(detail=""))
     session.execute(update(InboundEvent).where(InboundEvent.delivery_id.in_(mine)).values(detail=""))
-    session.execute(update(Delivery).where(Delivery.recipient_id.in_(ids)).values(content=None, rcpt_email="erased.invalid"))
+    session.execute(update(Delivery).where(Delivery.recipient_id.in_(ids)).values(content=None, intent=None,
+                                                                                  rcpt_email="erased.invalid"))
     partners = select(Pairing.mentor_id).where(Pairing.mentee_id.in_(ids)).union(
         select(Pairing.mentee_id).where(Pairing.mentor_id.in_(ids)))
     purge_copies(session, select(Delivery.id).where(Delivery.kind == "transcript", Delivery.recipient_id.in_(partners)))

@@ -167,6 +167,8 @@ class Delivery(SQLModel, table=True):
     masked_message_id: str = Field(max_length=255, index=True)
     # relay-generated messages are rendered once and kept here; forwards are masked at send time
     content: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    # or, for most notices, what to render at send time: template and values as JSON (relay.notices.intent)
+    intent: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     null_sender: bool = Field(default=False)  # MAIL FROM:<> (failure notices)
     attempts: int = 0
     created_at: datetime
