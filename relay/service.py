@@ -2,7 +2,7 @@
 
 SIGTERM drains: new mail is refused with a 421, in-flight deliveries
 finish, the store closes. ``serve_processes`` runs several such relays on
-one listening socket.
+one listening address, each process on its own socket (SO_REUSEPORT).
 """
 
 from __future__ import annotations
@@ -99,29 +99,32 @@ async def serve(settings: Settings, sock=None) -> None:
 
 
 def serve_processes(settings: Settings, processes: int) -> None:
-    """Several relay processes on one listening socket, for more than one core.
+    """Several relay processes on one listening address, for more than one core.
 
-    The socket is bound once and the process forks before any thread or
-    event loop exists; each process then runs its own intake, workers and
-    scheduler. They share the store, where queue claims and the scheduler's
-    leader lease already make that safe. SIGTERM to the first process stops
-    them all, each draining its own deliveries.
+    The sockets are bound (one per process, see ``smtp.server.bind``) and the
+    process forks before any thread or event loop exists; each process then
+    runs its own intake, workers and scheduler on its own socket. They share
+    the store, where queue claims and the scheduler's leader lease already
+    make that safe. SIGTERM to the first process stops them all, each
+    draining its own deliveries.
     """
-    sock = smtp_server.bind(settings.listen_host, settings.listen_port)
+    socks = smtp_server.bind(settings.listen_host, settings.listen_port, processes)
     children: list[int] = []
-    for _ in range(processes - 1):
+    for number in range(1, processes):
         pid = os.fork()
         if pid == 0:  # a worker process: serve until told to stop, then leave without running the parent's cleanup
             code = 0
             try:
-                asyncio.run(serve(settings, sock=sock))
+                _keep_only(socks, socks[number])
+                asyncio.run(serve(settings, sock=socks[number]))
             except BaseException:  # noqa: BLE001 - the parent hears of it through the exit code
                 log.exception("relay process %s failed", os.getpid())
                 code = 1
             os._exit(code)
         children.append(pid)
     try:
-        asyncio.run(serve(settings, sock=sock))
+        _keep_only(socks, socks[0])
+        asyncio.run(serve(settings, sock=socks[0]))
     finally:
         for pid in children:
             try:
@@ -130,4 +133,11 @@ def serve_processes(settings: Settings, processes: int) -> None:
                 pass
         for pid in children:
             os.waitpid(pid, 0)
-        sock.close()
+        socks[0].close()
+
+
+def _keep_only(socks: list, mine) -> None:
+    """Close the other processes' sockets here, so a process that stops takes its own queue with it."""
+    for sock in socks:
+        if sock is not mine:
+            sock.close()

@@ -58,7 +58,20 @@ async def start(
     return await loop.create_server(factory, host=host, port=port)
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """One listening socket, bound before the relay forks, so every process accepts on it."""
+def bind(host: str, port: int, count: int = 1) -> list[socket.socket]:
+    """``count`` listening sockets on one address, bound before the relay forks: one per process.
+
+    Several processes accepting on one shared socket do not share the work:
+    whichever event loop wakes first accepts every waiting connection, so
+    one process took 18 to 20 of 20 sessions opened at once and the others
+    idled. With SO_REUSEPORT each process listens on its own socket and the
+    kernel spreads new connections across them. (Only processes of the same
+    user can join the group.) Without SO_REUSEPORT, all share one socket.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    return socket.create_server((host, port), family=family, backlog=1024)
+    if count == 1 or not hasattr(socket, "SO_REUSEPORT"):
+        return [socket.create_server((host, port), family=family, backlog=1024)] * count
+    first = socket.create_server((host, port), family=family, backlog=1024, reuse_port=True)
+    bound = first.getsockname()[1]  # the port the kernel chose, when asked for port 0
+    return [first] + [socket.create_server((host, bound), family=family, backlog=1024, reuse_port=True)
+                      for _ in range(count - 1)]
