@@ -18,6 +18,7 @@ import html as html_lib
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 
 # First names that are also ordinary English words: in lowercase or capitals
 # these are words unless the rest of the name says otherwise.
@@ -199,6 +200,21 @@ class NameMatcher:
             last = word.end()
         out.append(text[last:])
         return "".join(out)
+
+
+def matcher_for(names: Mapping[str, str]) -> NameMatcher:
+    """The matcher of these names, built once while they keep sending mail.
+
+    Building one compiles a pattern for every spelling of every name, which
+    costs more than matching a message; a pairing's names are the same for
+    every copy in its thread, so the matcher (immutable) is kept per names.
+    """
+    return _matcher(tuple(names.items()))
+
+
+@lru_cache(maxsize=1024)
+def _matcher(names: tuple[tuple[str, str], ...]) -> NameMatcher:
+    return NameMatcher(dict(names))
 
 
 def _words_pattern(words: Mapping[str, object]) -> re.Pattern[str]:

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from datetime import timezone
 from email.generator import BytesGenerator
+from email.headerregistry import HeaderRegistry
 from email.message import Message, MIMEPart
 from email.utils import format_datetime, getaddresses, parseaddr, parsedate_to_datetime
 from urllib.parse import unquote
@@ -35,8 +36,28 @@ from relay.outbound.message_ids import format_id_list, new_message_id, parse_id_
 from relay.outbound.mime_repair import recover_multipart
 from relay.outbound.scrub import Scrubber
 
+
+class _HeaderClasses(HeaderRegistry):
+    """The email package's header factory, each header's class made once rather than for every header set.
+
+    ``HeaderRegistry`` builds a new class per header it parses, which cost
+    more than the parsing; the classes hold no state, so one per name serves.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type] = {}
+
+    def __getitem__(self, name: str) -> type:
+        key = name.lower()
+        made = self._classes.get(key)
+        if made is None:
+            made = self._classes[key] = super().__getitem__(name)
+        return made
+
+
 # SMTP policy (CRLF) that never emits 8-bit: text is 7bit, QP or base64.
-_POLICY = email.policy.SMTP.clone(cte_type="7bit", max_line_length=78)
+_POLICY = email.policy.SMTP.clone(cte_type="7bit", max_line_length=78, header_factory=_HeaderClasses())
 _MAX_DEPTH = 12
 _PLACEHOLDER = "[This part of the message could not be relayed.]\n"
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+_/-]{0,126}")
