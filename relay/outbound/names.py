@@ -167,11 +167,14 @@ class NameMatcher:
     def replace(self, text: str, hold: Callable[[str], str], markup: bool = False) -> str:
         if not self._single or not text:
             return text
-        text = self._replace_full(text, hold)
-        return self._replace_single(text, hold, markup)
-
-    def _replace_full(self, text: str, hold: Callable[[str], str]) -> str:
         folded = fold(text)
+        replaced = self._replace_full(text, folded, hold)
+        if replaced is not text:  # most texts name nobody in full: their folded form still holds
+            folded = fold(replaced)
+        return self._replace_single(replaced, folded, hold, markup)
+
+    def _replace_full(self, text: str, folded: str, hold: Callable[[str], str]) -> str:
+        """``text`` itself when no full name is in it."""
         out: list[str] = []
         last = 0
         for word in self._full_re.finditer(folded):
@@ -183,11 +186,12 @@ class NameMatcher:
                     out.extend((text[last : found.start()], hold(handle)))
                     last = found.end()
                     break
+        if not out:
+            return text
         out.append(text[last:])
         return "".join(out)
 
-    def _replace_single(self, text: str, hold: Callable[[str], str], markup: bool) -> str:
-        folded = fold(text)
+    def _replace_single(self, text: str, folded: str, hold: Callable[[str], str], markup: bool) -> str:
         out: list[str] = []
         last = 0
         for word in self._single_re.finditer(folded):
