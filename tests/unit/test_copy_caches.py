@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from email.headerregistry import HeaderRegistry
+from pathlib import Path
+
+import pytest
 
 from relay.outbound import rewrite
 from relay.outbound.names import NameMatcher, matcher_for
+from tests.unit.test_rewrite import CTX
+
+MAIL = Path(__file__).parent.parent / "fixtures" / "mail"
 
 TEXT = "Hi Arne,\n\nWill Mark here. Will you ask Rose Summer? I will mark it.\n\nWill\n"
 
@@ -37,3 +43,10 @@ def test_the_copy_policy_makes_headers_as_the_email_package_does() -> None:
         assert type(mine).__mro__[1:] == type(theirs).__mro__[1:] and str(mine) == str(theirs)
         assert mine.fold(policy=rewrite._POLICY) == theirs.fold(policy=rewrite._POLICY)
     assert type(ours("Content-Type", "text/html")) is type(ours("content-type", "text/plain"))
+    assert ours("Content-Transfer-Encoding", "7bit") is ours("Content-Transfer-Encoding", "7bit")
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in MAIL.glob("*.eml")))
+def test_a_copy_built_again_is_the_same_bytes(name: str) -> None:
+    raw = (MAIL / name).read_bytes()
+    assert rewrite.build_masked_copy(raw, CTX) == rewrite.build_masked_copy(raw, CTX)
