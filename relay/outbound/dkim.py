@@ -1,8 +1,11 @@
 """DKIM signing of outbound messages: dkimpy builds the header, OpenSSL signs.
 
-dkimpy owns canonicalisation and the DKIM-Signature format; its pure-Python
-RSA is about 25 times slower than OpenSSL, so the one private-key operation
-goes through ``cryptography`` instead (see ``_OpenSSLDKIM``).
+dkimpy owns header canonicalisation and the DKIM-Signature format; its
+pure-Python RSA is about 25 times slower than OpenSSL, so the one
+private-key operation goes through ``cryptography`` instead, with the key
+parsed once (see ``_OpenSSLDKIM``), and the body is canonicalised as dkimpy
+does it, byte for byte, without regular expressions that cannot match
+(see ``relaxed_body``).
 """
 
 from __future__ import annotations

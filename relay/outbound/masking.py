@@ -44,7 +44,8 @@ def program_book(session: Any, program_id: int, domain: str,
     cached = cache.get((program_id, domain))
     if cached is not None and cached[0] == stamp:
         return cached[1]
-    book = AddressBook({email: f"{alias}@{domain}" for email, alias in delivery_reads.program_addresses(conn, program_id)})
+    addresses = delivery_reads.program_addresses(conn, program_id)
+    book = AddressBook({email: f"{alias}@{domain}" for email, alias in addresses})
     cache[(program_id, domain)] = (stamp, book)
     return book
 

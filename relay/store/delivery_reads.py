@@ -105,7 +105,9 @@ _JOB = Statement(
     "LEFT JOIN message m ON m.id = d.message_id "
     f"{_sides_joins('m.sender_id', 'd.recipient_id', 'm.program_id', 'm.circle_id')} WHERE d.id = :delivery"
 )
-_SIDES = Statement(f"SELECT {_SIDES_SQL} FROM (SELECT 1) AS one {_sides_joins(':sender', ':recipient', ':program', ':circle')}")
+_SIDES = Statement(
+    f"SELECT {_SIDES_SQL} FROM (SELECT 1) AS one {_sides_joins(':sender', ':recipient', ':program', ':circle')}"
+)
 _STAMP = Statement(f"SELECT {_STAMP_SQL} FROM program p WHERE p.id = :program")
 _PROGRAM_ADDRESSES = Statement("SELECT email, alias FROM participant WHERE program_id = :program")
 _CIRCLE_ADDRESSES = Statement(

@@ -36,7 +36,8 @@ def copy(session, message_id, recipient, masked_id: str, **more) -> int:
 def scene(session):
     """Will writes to Arne; Arne's earlier mail, Will's earlier mail and a circle post are in the thread."""
     program = directory.add_program(session, "default", START)
-    will = directory.add_participant(session, program, "Will@Example.net", model.Role.MENTOR, "tall-cedar", START, entropy)
+    will = directory.add_participant(session, program, "Will@Example.net", model.Role.MENTOR, "tall-cedar", START,
+                                     entropy)
     arne = directory.add_participant(session, program, "arne@school.example", model.Role.MENTEE, "quiet-wren", START,
                                      entropy)
     rose = directory.add_participant(session, program, "rose@example.org", model.Role.MENTOR, "lucky-heron", START,

@@ -35,7 +35,8 @@ def test_other_names_or_another_order_get_their_own_matcher() -> None:
 
 def test_the_copy_policy_makes_headers_as_the_email_package_does() -> None:
     ours, stock = rewrite._POLICY.header_factory, HeaderRegistry()
-    values = [("Content-Type", 'text/plain; charset="utf-8"; name="Schön.txt"'), ("Content-Transfer-Encoding", "base64"),
+    values = [("Content-Type", 'text/plain; charset="utf-8"; name="Schön.txt"'),
+              ("Content-Transfer-Encoding", "base64"),
               ("Content-Disposition", "attachment; filename*=utf-8''%C3%A9.pdf"), ("Subject", "=?utf-8?q?caf=C3=A9?="),
               ("Content-ID", "<abc@relay.invalid>"), ("X-Anything", "a\r\n b")]
     for name, value in values:
