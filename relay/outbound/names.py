@@ -18,6 +18,7 @@ import html as html_lib
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 
 # First names that are also ordinary English words: in lowercase or capitals
 # these are words unless the rest of the name says otherwise.
@@ -166,11 +167,14 @@ class NameMatcher:
     def replace(self, text: str, hold: Callable[[str], str], markup: bool = False) -> str:
         if not self._single or not text:
             return text
-        text = self._replace_full(text, hold)
-        return self._replace_single(text, hold, markup)
-
-    def _replace_full(self, text: str, hold: Callable[[str], str]) -> str:
         folded = fold(text)
+        replaced = self._replace_full(text, folded, hold)
+        if replaced is not text:  # most texts name nobody in full: their folded form still holds
+            folded = fold(replaced)
+        return self._replace_single(replaced, folded, hold, markup)
+
+    def _replace_full(self, text: str, folded: str, hold: Callable[[str], str]) -> str:
+        """``text`` itself when no full name is in it."""
         out: list[str] = []
         last = 0
         for word in self._full_re.finditer(folded):
@@ -182,11 +186,12 @@ class NameMatcher:
                     out.extend((text[last : found.start()], hold(handle)))
                     last = found.end()
                     break
+        if not out:
+            return text
         out.append(text[last:])
         return "".join(out)
 
-    def _replace_single(self, text: str, hold: Callable[[str], str], markup: bool) -> str:
-        folded = fold(text)
+    def _replace_single(self, text: str, folded: str, hold: Callable[[str], str], markup: bool) -> str:
         out: list[str] = []
         last = 0
         for word in self._single_re.finditer(folded):
@@ -199,6 +204,21 @@ class NameMatcher:
             last = word.end()
         out.append(text[last:])
         return "".join(out)
+
+
+def matcher_for(names: Mapping[str, str]) -> NameMatcher:
+    """The matcher of these names, built once while they keep sending mail.
+
+    Building one compiles a pattern for every spelling of every name, which
+    costs more than matching a message; a pairing's names are the same for
+    every copy in its thread, so the matcher (immutable) is kept per names.
+    """
+    return _matcher(tuple(names.items()))
+
+
+@lru_cache(maxsize=1024)
+def _matcher(names: tuple[tuple[str, str], ...]) -> NameMatcher:
+    return NameMatcher(dict(names))
 
 
 def _words_pattern(words: Mapping[str, object]) -> re.Pattern[str]:

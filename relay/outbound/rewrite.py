@@ -16,7 +16,9 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import timezone
+from functools import lru_cache
 from email.generator import BytesGenerator
+from email.headerregistry import HeaderRegistry
 from email.message import Message, MIMEPart
 from email.utils import format_datetime, getaddresses, parseaddr, parsedate_to_datetime
 from urllib.parse import unquote
@@ -35,8 +37,35 @@ from relay.outbound.message_ids import format_id_list, new_message_id, parse_id_
 from relay.outbound.mime_repair import recover_multipart
 from relay.outbound.scrub import Scrubber
 
+
+class _Headers(HeaderRegistry):
+    """The email package's header factory, remembering the headers it has made.
+
+    ``HeaderRegistry`` builds a new class for every header and parses every
+    value again, which cost more per copy than the text it describes. Header
+    objects never change once made, and every copy repeats the same few
+    (``text/plain; charset="utf-8"``, ``7bit``), so each name's class is
+    made once and each (name, value) parsed once while it recurs.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type] = {}
+        self._made = lru_cache(maxsize=512)(super().__call__)
+
+    def __getitem__(self, name: str) -> type:
+        key = name.lower()
+        made = self._classes.get(key)
+        if made is None:
+            made = self._classes[key] = super().__getitem__(name)
+        return made
+
+    def __call__(self, name: str, value: str):
+        return self._made(name, value)
+
+
 # SMTP policy (CRLF) that never emits 8-bit: text is 7bit, QP or base64.
-_POLICY = email.policy.SMTP.clone(cte_type="7bit", max_line_length=78)
+_POLICY = email.policy.SMTP.clone(cte_type="7bit", max_line_length=78, header_factory=_Headers())
 _MAX_DEPTH = 12
 _PLACEHOLDER = "[This part of the message could not be relayed.]\n"
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+_/-]{0,126}")

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from html.parser import HTMLParser
 
 from relay.outbound import cards
-from relay.outbound.names import NameMatcher
+from relay.outbound.names import matcher_for
 
 _NAMED_ESCAPES = {"commat": "@", "period": ".", "lowbar": "_", "plus": "+"}
 # One escaped character, as URLs, HTML and leftover quoted-printable write it.
@@ -185,7 +185,7 @@ class Scrubber:
 
     def __init__(self, address_map: Mapping[str, str], name_map: Mapping[str, str]) -> None:
         self._book = address_book(address_map)
-        self.names = NameMatcher(name_map)
+        self.names = matcher_for(name_map)
 
     def text(self, text: str, *, markup: bool = False) -> str:
         """Replace addresses, then names; `markup` escapes handles for HTML.

@@ -200,8 +200,9 @@ class OutboundWorker:
 
     async def _guarded(self, delivery_id: int) -> None:
         try:
-            # Each job is read on its own, so the store's reader threads read several at once.
-            job = await self.db.read(lambda s: load_job(s, delivery_id, self.domain, self._strip_images))
+            # Each job is read on its own, so the store's reader threads read several at once;
+            # plain SQL on a pooled connection, no Session (see relay.store.delivery_reads).
+            job = await self.db.lookup(lambda c: load_job(c, delivery_id, self.domain, self._strip_images))
             if job is not None:
                 await self._deliver(job)
         except Exception as error:  # keep it aside for a retry, with the reason

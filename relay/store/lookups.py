@@ -11,7 +11,6 @@ column names are those of ``relay.store.tables`` (a test runs every one).
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from sqlalchemy.engine import Connection
@@ -19,6 +18,7 @@ from sqlalchemy.engine import Connection
 from relay import model
 from relay.addresses import normalise
 from relay.clock import as_utc
+from relay.store.rows import Statement
 
 OPEN = ("active", "closing")
 
@@ -38,41 +38,14 @@ def _moment(value) -> datetime | None:
     return as_utc(datetime.fromisoformat(str(value)))
 
 
-class _Statement:
-    """One SQL text, written with ``:name`` parameters, run on the driver's own cursor.
-
-    The hot path asks a handful of questions per message; going straight to
-    the DB-API (sqlite3 or psycopg) skips SQLAlchemy's statement compilation
-    and result processing, which cost more than the queries themselves.
-    """
-
-    def __init__(self, sql: str) -> None:
-        self.sqlite = " ".join(sql.split())
-        self.postgres = re.sub(r":(\w+)", r"%(\1)s", self.sqlite)
-
-    def rows(self, conn: Connection, **params) -> list[tuple]:
-        driver = conn.connection.driver_connection
-        sql = self.postgres if conn.dialect.name == "postgresql" else self.sqlite
-        cursor = driver.cursor()
-        try:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-        finally:
-            cursor.close()
-
-    def first(self, conn: Connection, **params) -> tuple | None:
-        found = self.rows(conn, **params)
-        return found[0] if found else None
-
-
 _PERSON_SQL = ("id, program_id, email, alias, handle, role, status, premoderate, timezone, display_name, "
                "away_until")
-_ALIAS_KIND = _Statement("SELECT kind FROM alias WHERE local_part = :local")
-_ENROLLED = _Statement("SELECT id FROM participant WHERE email = :email LIMIT 1")
-_BY_ALIAS = _Statement(f"SELECT {_PERSON_SQL} FROM participant WHERE alias = :alias")
-_BY_EMAIL_IN = _Statement(f"SELECT {_PERSON_SQL} FROM participant WHERE email = :email AND program_id = :program")
+_ALIAS_KIND = Statement("SELECT kind FROM alias WHERE local_part = :local")
+_ENROLLED = Statement("SELECT id FROM participant WHERE email = :email LIMIT 1")
+_BY_ALIAS = Statement(f"SELECT {_PERSON_SQL} FROM participant WHERE alias = :alias")
+_BY_EMAIL_IN = Statement(f"SELECT {_PERSON_SQL} FROM participant WHERE email = :email AND program_id = :program")
 _PAIRING = {
-    statuses: _Statement(
+    statuses: Statement(
         "SELECT id FROM pairing WHERE ((mentor_id = :a AND mentee_id = :b) OR (mentor_id = :b AND mentee_id = :a))"
         f" AND status IN ({', '.join(repr(s) for s in statuses)}) ORDER BY id DESC LIMIT 1"
     )
@@ -107,7 +80,7 @@ def pairing_between(conn: Connection, a_id: int, b_id: int, statuses: tuple[str,
     return row[0] if row is not None else None
 
 
-_FACTS = _Statement("""
+_FACTS = Statement("""
     SELECT program.name, program.region, participant.status,
            (SELECT held_by_moderator FROM pairing WHERE pairing.id = :pairing),
            (SELECT count(*) FROM (SELECT id FROM message WHERE pairing_id = :pairing LIMIT :up_to) AS counted)

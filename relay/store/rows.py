@@ -117,6 +117,10 @@ class Statement:
         sql, names, processors = self._plan(conn.dialect)
         return _cursor_run(conn, sql, _bind(processors, (params[n] for n in names)), fetch=True)
 
+    def first(self, db: Any, **params) -> tuple | None:
+        found = self.rows(db, **params)
+        return found[0] if found else None
+
     def count(self, db: Any, **params) -> int:
         """Run it; how many rows it changed."""
         conn = connection_of(db)
