@@ -226,10 +226,12 @@ def _known_statement(count: int) -> Statement:
 def known_ids(conn: Connection, sender_id: int, recipient_id: int, ids: Iterable[str]) -> dict[str, str]:
     """Each thread id a sender's reply quotes -> the id the recipient's own mailbox holds ("" for none).
 
-    The rule is ``relay.store.messages.ids_known_to``'s: an id of a copy sent
-    to the sender is known to the recipient by the original id (when the
-    message was the recipient's) or else by the recipient's own copy; an id
-    of the sender's own message by the recipient's copy of it.
+    A sender's client quotes either ids of copies the relay sent them or ids
+    of their own earlier messages; anything else is dropped, so no id ever
+    crosses from one side to the other. An id of a copy sent to the sender
+    is known to the recipient by the original id (when the message was the
+    recipient's) or else by the recipient's own copy; an id of the sender's
+    own message by the recipient's copy of it.
     """
     unique = list(dict.fromkeys(ids))
     known: dict[str, str] = {}

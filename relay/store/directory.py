@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import insert, or_, text, update
+from sqlalchemy import insert, or_, update
 from sqlmodel import Session, select
 
 from relay import model
@@ -203,7 +203,7 @@ def masking_maps(
 ) -> tuple[dict[str, str], dict[str, str]]:
     """(real address -> alias address, real display name -> handle) for scrubbing text about these people.
 
-    `names` adds each person's earlier display names (see ``names_of``).
+    `names` adds each person's earlier display names (see ``delivery_reads.names_of``).
     Names shorter than three characters are left out: they would match inside ordinary words.
     """
     address_map = {p.email.lower(): f"{p.alias}@{domain}" for p in people}
@@ -223,24 +223,6 @@ def masking_changed(session: Session, program_id: int) -> None:
     )
 
 
-def masking_stamp(session: Session, program_id: int) -> tuple[int, int, int]:
-    """(version, participants, highest id): changes whenever the program's address book may have."""
-    row = session.execute(
-        text(
-            "SELECT p.mask_version, COUNT(x.id), COALESCE(MAX(x.id), 0) FROM program p "
-            "LEFT JOIN participant x ON x.program_id = p.id WHERE p.id = :p GROUP BY p.mask_version"
-        ),
-        {"p": program_id},
-    ).first()
-    return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
-
-
-def program_addresses(session: Session, program_id: int) -> list[tuple[str, str]]:
-    """(real address, alias local part) of everyone ever enrolled in the program."""
-    rows = session.execute(text("SELECT email, alias FROM participant WHERE program_id = :p"), {"p": program_id})
-    return [(str(email), str(alias)) for email, alias in rows]
-
-
 def learn_name(session: Session, participant_id: int, name: str, now: datetime) -> None:
     """Remember a display name the participant wrote; the newest is also their display_name."""
     name = " ".join(str(name or "").split())[:200]
@@ -255,22 +237,6 @@ def learn_name(session: Session, participant_id: int, name: str, now: datetime) 
     if row is not None and row.display_name != name:
         row.display_name = name
     session.flush()
-
-
-def names_of(session: Session, participant_ids: list[int]) -> dict[int, list[str]]:
-    """Every display name each of these participants has used, oldest first."""
-    ids = [i for i in participant_ids if i is not None]
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(ParticipantName.participant_id, ParticipantName.name)
-        .where(ParticipantName.participant_id.in_(ids))
-        .order_by(ParticipantName.id)
-    )
-    found: dict[int, list[str]] = {i: [] for i in ids}
-    for participant_id, name in rows:
-        found[participant_id].append(name)
-    return found
 
 
 def pair(session: Session, mentor: Participant, mentee: Participant, now: datetime) -> Pairing:

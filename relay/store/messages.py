@@ -1,4 +1,4 @@
-"""Accepted messages, their findings, and the thread ids each participant knows.
+"""Accepted messages, their findings and their deliveries' status.
 
 Inserts on the intake path are plain rows on the driver's cursor
 (``relay.store.rows``): no ORM unit of work and no statement compilation
@@ -100,61 +100,6 @@ def summarise(statuses: Sequence[str]) -> str:
     if kinds <= {"failed", "cancelled"}:
         return "failed" if "failed" in kinds else "rejected"
     return "partial"
-
-
-def ids_known_to(session: Session, sender_id: int, recipient_id: int, ids: Sequence[str]) -> tuple[str, ...]:
-    """Map the thread ids in a sender's reply to the ids the recipient's own mailbox holds.
-
-    A sender's client quotes either ids of copies the relay sent them, or ids
-    of their own earlier messages. The recipient knows the first kind by the
-    original id (when it was their message) or by their own copy's id, and
-    the second kind by their own copy's id. Anything else is dropped, so no
-    id ever crosses from one side to the other.
-    """
-    mapped: list[str] = []
-    for message_id in ids:
-        known = _known_id(session, sender_id, recipient_id, message_id)
-        if known and known not in mapped:
-            mapped.append(known)
-    return tuple(mapped)
-
-
-def _known_id(session: Session, sender_id: int, recipient_id: int, message_id: str) -> str:
-    copy = session.execute(
-        sa_select(DELIVERY.c.message_id).where(
-            DELIVERY.c.masked_message_id == message_id, DELIVERY.c.recipient_id == sender_id
-        )
-    ).first()
-    if copy is not None and copy.message_id is not None:
-        return _id_for(session, copy.message_id, recipient_id)
-    own = session.execute(
-        sa_select(MESSAGE.c.id)
-        .where(MESSAGE.c.original_message_id == message_id, MESSAGE.c.sender_id == sender_id)
-        .order_by(MESSAGE.c.id.desc())
-    ).first()
-    if own is not None:
-        return _copy_id(session, own.id, recipient_id)
-    return ""
-
-
-def _id_for(session: Session, message_row_id: int, recipient_id: int) -> str:
-    row = session.execute(
-        sa_select(MESSAGE.c.sender_id, MESSAGE.c.original_message_id).where(MESSAGE.c.id == message_row_id)
-    ).first()
-    if row is None:
-        return ""
-    if row.sender_id == recipient_id and row.original_message_id:
-        return row.original_message_id
-    return _copy_id(session, message_row_id, recipient_id)
-
-
-def _copy_id(session: Session, message_row_id: int, recipient_id: int) -> str:
-    row = session.execute(
-        sa_select(DELIVERY.c.masked_message_id).where(
-            DELIVERY.c.message_id == message_row_id, DELIVERY.c.recipient_id == recipient_id
-        )
-    ).first()
-    return row.masked_message_id if row else ""
 
 
 def count_pairing_messages(session: Session, pairing_id: int, up_to: int = 1000) -> int:

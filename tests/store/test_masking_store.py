@@ -11,7 +11,7 @@ from relay import model
 from relay.outbound.jobs import mask_context
 from relay.outbound.masking import program_book
 from relay.outbound.rewrite import build_masked_copy
-from relay.store import directory, messages
+from relay.store import delivery_reads, directory, messages
 from relay.store.tables import Delivery, Message
 from tests.fixtures.harness import START
 
@@ -55,7 +55,7 @@ def test_every_name_a_participant_used_is_kept(db):
         return person.id
 
     person_id = db.run_sync(work)
-    names = db.read_sync(lambda s: directory.names_of(s, [person_id]))
+    names = db.lookup_sync(lambda conn: delivery_reads.names_of(conn, person_id, person_id))
     assert names == {person_id: ["Will Mark", "Will R. Mark"]}
     assert db.read_sync(lambda s: [p.display_name for p in directory.list_participants(s)]) == ["Will Mark"]
 
