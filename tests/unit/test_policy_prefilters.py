@@ -60,6 +60,31 @@ def test_email_windows_find_what_the_whole_text_holds(source):
         assert spans(contact_email._matches(source, pattern)) == spans(pattern.finditer(source.text))
 
 
+SPELLED_FRAGMENTS = [
+    " ", "  ", "\n", "\xa0", "\u2003", "(", ")", "[", "]", ".", "+", "-", "_", ",", "@", "é", "\u0660",
+    "at", "AT", "At", "dot", "DOT", "com", "co", "uk", "gmail", "flickr", "sam", "a+b", "x-y", "s.lee", "that",
+]  # fmt: skip
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(SPELLED_FRAGMENTS), max_size=30).map("".join))
+@example("sam at gmail dot com and jo(at)gmail.com")
+@example("a+b at gmail dot com")  # the name starts after the "+" when "a" follows an earlier match
+@example("x at at gmail.com")  # an "at" that is the name of the next
+@example("sam [ at ] gmail [dot] com")
+def test_spelled_out_names_find_what_the_whole_text_holds(text):
+    source = Source("text", text)
+    found = contact_email._spelled_matches(source)
+    assert spans(found) == spans(contact_email._SPELLED.finditer(text))
+
+
+def test_name_characters_and_spaces_are_what_the_patterns_mean_by_them():
+    """The spelled-out look-up steps over names and spaces by str methods, which must agree with \\w and \\s."""
+    chars = [chr(c) for c in range(0x3000)] + ["\U0001d7d8", "\U00020000", "\u3000", "\uff10"]
+    assert [c for c in chars if bool(re.match(r"\w", c)) != (c.isalnum() or c == "_")] == []
+    assert [c for c in chars if bool(re.match(r"\s", c)) != c.isspace()] == []
+
+
 @CHECKS
 @given(SOURCES)
 def test_address_anchors_find_what_the_whole_text_holds(source):
