@@ -146,6 +146,28 @@ def test_phone_clusters_find_what_the_whole_text_holds(text, region):
     assert found + p._obfuscated_spans(source, clusters) == _whole_text_phone_spans(text, region)
 
 
+DIGIT_WORD_TEXTS = st.lists(
+    st.sampled_from(["one", "two", "Five", "nine", "oh", "zero", "someone", "tone", "ſix", "seven", "eight", "_"])
+    | st.sampled_from([" ", ", ", "-", "\n", ". ", "'", "\xa0", "é"]),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(DIGIT_WORD_TEXTS)
+@example("five five five one two one two")
+@example("five five five one two one twos")
+def test_spelled_digits_are_looked_for_whenever_seven_digit_words_follow_one_another(text):
+    p = contact_phone
+    source = Source("text", text)
+    run, walked = 0, False
+    for word in re.findall(r"\w+", source.key):
+        run = run + 1 if word in p._DIGIT_WORDS else 0
+        walked = walked or run >= 7
+    assert p._spells_digits(source) == walked
+    assert p._obfuscated_spans(source, p.digit_clusters(source)) == _whole_text_phone_spans(text, "US")
+
+
 def test_the_fewest_digits_after_a_country_code_agrees_with_the_library():
     fewest = []
     for region in phonenumbers.SUPPORTED_REGIONS:

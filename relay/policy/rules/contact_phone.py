@@ -21,7 +21,7 @@ from phonenumbers import Leniency, PhoneMetadata, PhoneNumberFormat, PhoneNumber
 
 from relay.model import Finding, Inspection, PolicyContext
 from relay.policy.rules.base import MAX_FINDINGS, Rule, SettingError, Settings, finding, read_dataclass, sources_of
-from relay.policy.text import Readable, Source
+from relay.policy.text import Readable, Source, find_all
 
 NAME = "contact_phone"
 
@@ -123,6 +123,11 @@ def _might_hold_number(text: str, lo: int, hi: int, fewest: int) -> bool:
     return any(sum(c.isdigit() for c in g) >= fewest for g in _DIGIT_GROUP.findall(window))
 
 
+def _has_plus(text: str, lo: int, hi: int) -> bool:
+    """Whether ``text[lo:hi]`` holds a "+": else a number needs ``fewest_digits`` digits, and a cluster counts its own."""
+    return text.find("+", lo, hi) >= 0 or text.find("＋", lo, hi) >= 0
+
+
 def _matcher_spans(text: str, region: str, lo: int = 0, hi: int | None = None) -> list[tuple[int, int, str]]:
     """Numbers the library finds in ``text[lo:hi]``, as spans of ``text``."""
     spans = []
@@ -154,16 +159,29 @@ def _obfuscated_spans(source: Source, clusters: list[tuple[int, int, int]]) -> l
 
 
 def _spells_digits(source: Source) -> bool:
-    """Whether seven digit words follow one another: what a spelled-out number needs at least."""
-    words = source.key_words
-    if not any(w in words for w in _DIGIT_WORDS):
+    """Whether seven digit words follow one another: what a spelled-out number needs at least.
+
+    Only the digit words are visited, found as substrings of the key, so
+    prose that says "one" and "two" now and then costs a few searches.
+    """
+    key, words = source.key, source.key_words
+    present = [w for w in _DIGIT_WORDS if w in words]
+    if sum(key.count(w) for w in present) < 7:  # every whole word is a substring
         return False
-    run = 0
-    for word in _WORD.findall(source.key):
-        run = run + 1 if word in _DIGIT_WORDS else 0
+    spots = sorted((at, at + len(w)) for w in present for at in find_all(key, w) if _whole_word(key, at, at + len(w)))
+    run = 1
+    for (_, end), (start, _) in zip(spots, spots[1:]):
+        run = run + 1 if _WORD.search(key, end, start) is None else 1
         if run >= 7:
             return True
     return False
+
+
+def _whole_word(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` is a whole run of word characters (str.isalnum and "_" are \\w)."""
+    before = text[start - 1] if start else " "
+    after = text[end] if end < len(text) else " "
+    return not (before.isalnum() or before == "_" or after.isalnum() or after == "_")
 
 
 def check(
@@ -177,7 +195,9 @@ def check(
         clusters = digit_clusters(source)
         spans = [
             s for region in regions for lo, hi, digits in clusters
-            if digits >= 2 and _might_hold_number(source.text, lo, hi, fewest_digits(region))
+            if digits >= 2
+            and (digits >= fewest_digits(region) or _has_plus(source.text, lo, hi))  # cheap, and it must hold
+            and _might_hold_number(source.text, lo, hi, fewest_digits(region))
             for s in _matcher_spans(source.text, region, lo, hi)
         ]  # fmt: skip
         taken: list[tuple[int, int]] = []
