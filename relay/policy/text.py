@@ -39,6 +39,7 @@ _SPACES = re.compile(r"\s+")
 _SPACE = re.compile(r"\s")
 _DIGITS = re.compile(r"\d+")
 _ASCII_SPACES = " \t\n\r\f\v"
+_DIGIT_MASK = str.maketrans({chr(c): "0" if chr(c).isdigit() else " " for c in range(128)})
 _ASCII_NON_WORD = str.maketrans({chr(c): " " for c in range(128) if not _PLAIN_WORD.match(chr(c))})
 # Case-insensitive patterns match an ASCII letter in these characters too (the
 # dotted and dotless i, the long s, the Kelvin sign): the key spells them as
@@ -111,7 +112,11 @@ class Source:
     @cached_property
     def digit_runs(self) -> tuple[tuple[int, int], ...]:
         """(start, end) of every run of digits, in order."""
-        return tuple(m.span() for m in _DIGITS.finditer(self.text)) if _has_digit(self.text) else ()
+        if not _has_digit(self.text):
+            return ()
+        if self.text.isascii():
+            return _ascii_digit_runs(self.text)
+        return tuple(m.span() for m in _DIGITS.finditer(self.text))
 
     @cached_property
     def _folded(self) -> tuple[str, Sequence[int]]:
@@ -123,6 +128,22 @@ class Source:
 def _has_prefix(words: Sequence[str], prefix: str) -> bool:
     at = bisect.bisect_left(words, prefix)
     return at < len(words) and words[at].startswith(prefix)
+
+
+def _ascii_digit_runs(text: str) -> tuple[tuple[int, int], ...]:
+    """The digit runs of an ASCII text, found by string searches in its digits-and-spaces mask.
+
+    A regular expression steps through every character in Python's engine;
+    a translation and ``find`` do it in C, several times faster.
+    """
+    mask, runs = text.translate(_DIGIT_MASK), []
+    at = mask.find("0")
+    while at >= 0:
+        end = mask.find(" ", at)
+        end = len(mask) if end < 0 else end
+        runs.append((at, end))
+        at = mask.find("0", end)
+    return tuple(runs)
 
 
 def _has_digit(text: str) -> bool:

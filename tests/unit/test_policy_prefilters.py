@@ -231,6 +231,12 @@ def test_the_shared_sources_are_what_each_rule_sees_alone():
     assert {f.rule for f in shared} >= {"contact_social", "contact_phone", "contact_email", "contact_address", "contact_links"}
 
 
+@CHECKS
+@given(TEXTS | st.lists(st.sampled_from(["1", "42", "٣", "１", "²", " ", "a", "-", "\n"]), max_size=20).map("".join))
+def test_digit_runs_are_the_runs_the_pattern_finds(text):
+    assert Source("text", text).digit_runs == tuple(m.span() for m in re.finditer(r"\d+", text))
+
+
 @pytest.mark.parametrize("char", ["\u0130", "\u0131", "\u017f", "\u212a"])
 def test_the_key_spells_case_insensitive_look_alikes_as_ascii(char):
     letter = next(c for c in "abcdefghijklmnopqrstuvwxyz" if re.fullmatch(c, char, re.IGNORECASE))
