@@ -19,7 +19,6 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from html.parser import HTMLParser
 from typing import NamedTuple
 
@@ -49,6 +48,28 @@ _KEY = str.maketrans(
 )
 
 
+class _once:  # noqa: N801 - used like functools.cached_property
+    """A value computed on first use and kept in the instance, like ``functools.cached_property``.
+
+    Python 3.11's cached_property takes a lock on every first use, which is
+    most of the cost of a short source's views; this one does not (an
+    unlikely race computes the same value twice).
+    """
+
+    def __init__(self, compute):
+        self.compute = compute
+        self.__doc__ = compute.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.compute(instance)
+        return value
+
+
 @dataclass(frozen=True)
 class Source:
     """One readable piece of a message and where it came from, for the reason.
@@ -60,19 +81,19 @@ class Source:
     where: str  # "subject", "text", "HTML", "link", "attachment name"
     text: str
 
-    @cached_property
+    @_once
     def key(self) -> str:
         """The text with ASCII letters in lower case, character for character (offsets agree)."""
         return self.text.translate(_KEY)
 
-    @cached_property
+    @_once
     def key_words(self) -> frozenset[str]:
         """Every run of word characters in the key: what a case-insensitive ``\\b`` word can be."""
         if self.text.isascii():  # then the key is the folded text
             return self.folded_words
         return frozenset(_PLAIN_WORD.findall(self.key))
 
-    @cached_property
+    @_once
     def sorted_key_words(self) -> tuple[str, ...]:
         return tuple(sorted(self.key_words))
 
@@ -80,17 +101,17 @@ class Source:
         """Whether some run of word characters in the key starts with ``prefix``."""
         return _has_prefix(self.sorted_key_words, prefix)
 
-    @cached_property
+    @_once
     def matchable(self) -> str:
         """The folded text with ’ as ', so phrase matching sees "don’t" as "don't"."""
         return self._folded[0].replace("’", "'")
 
-    @cached_property
+    @_once
     def fold_index(self) -> Sequence[int]:
         """For every character of ``matchable``, its index in the original text."""
         return self._folded[1]
 
-    @cached_property
+    @_once
     def folded_words(self) -> frozenset[str]:
         """Every run of word characters in ``matchable``: a word can only occur if all its runs do.
 
@@ -101,7 +122,7 @@ class Source:
             return frozenset(self.matchable.translate(_ASCII_NON_WORD).split())
         return frozenset(_PLAIN_WORD.findall(self.matchable))
 
-    @cached_property
+    @_once
     def sorted_folded_words(self) -> tuple[str, ...]:
         return tuple(sorted(self.folded_words))
 
@@ -109,7 +130,7 @@ class Source:
         """Whether some run of ``folded_words`` starts with ``prefix`` ("fuck*" finds "fucking")."""
         return prefix in self.matchable and _has_prefix(self.sorted_folded_words, prefix)
 
-    @cached_property
+    @_once
     def digit_runs(self) -> tuple[tuple[int, int], ...]:
         """(start, end) of every run of digits, in order."""
         if not _has_digit(self.text):
@@ -118,7 +139,7 @@ class Source:
             return _ascii_digit_runs(self.text)
         return tuple(m.span() for m in _DIGITS.finditer(self.text))
 
-    @cached_property
+    @_once
     def _folded(self) -> tuple[str, Sequence[int]]:
         if self.text.isascii():
             return self.text.lower(), range(len(self.text))

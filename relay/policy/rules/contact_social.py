@@ -90,11 +90,27 @@ _WORD_CHAR = re.compile(r"\w")
 _ASCII_SPACES = " \t\n\r\f\v"
 
 
+def _by_start(cues: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    grouped: dict[str, list[str]] = {}
+    for cue in cues:
+        grouped.setdefault(cue[:2], []).append(cue)
+    return {start: tuple(group) for start, group in grouped.items()}
+
+
+# The cue words by their first two letters (every cue word has two or more).
+_CUES_BY_START = _by_start(_CUE_WORDS)
+
+
 def _cues(source: Source) -> list[int]:
-    """Where a match could be: each "@" and each word starting with a cue word."""
+    """Where a match could be: each "@" and each word starting with a cue word.
+
+    Only the cue words whose first two letters start some word of the source
+    are looked up, so a source costs one pass over its distinct words.
+    """
     key = source.key
     cues = find_all(key, "@")
-    for cue in _CUE_WORDS:
+    starts = {word[:2] for word in source.key_words} & _CUES_BY_START.keys()
+    for cue in (cue for start in starts for cue in _CUES_BY_START[start]):
         if source.has_key_word_starting(cue):
             cues += [i for i in find_all(key, cue) if i == 0 or not _WORD_CHAR.match(key, i - 1)]
     return sorted(cues)
