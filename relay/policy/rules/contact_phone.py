@@ -120,7 +120,7 @@ def _might_hold_number(text: str, lo: int, hi: int, fewest: int) -> bool:
     window = text[lo:hi]
     if "+" in window or "＋" in window:
         return True
-    return any(sum(c.isdigit() for c in g) >= fewest for g in _DIGIT_GROUP.findall(window))
+    return any(len(g) >= fewest and sum(map(str.isdigit, g)) >= fewest for g in _DIGIT_GROUP.findall(window))
 
 
 def _has_plus(text: str, lo: int, hi: int) -> bool:
