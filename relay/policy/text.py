@@ -198,12 +198,24 @@ def token_windows(text: str, positions: Sequence[int]) -> list[tuple[int, int]]:
     for at in positions:
         if windows and at < windows[-1][1]:
             continue
-        start = max(text.rfind(c, 0, at) for c in _ASCII_SPACES) + 1
-        if windows:  # the previous run ended at a space, which may be one of the others
-            start = max(start, windows[-1][1])
+        # the previous run ended at a space, which may be one of the others
+        start = run_start(text, at, windows[-1][1] if windows else 0)
         space = _SPACE.search(text, at)
         windows.append((start, space.start() if space else len(text)))
     return windows
+
+
+def run_start(text: str, at: int, lo: int = 0) -> int:
+    """Where the run of characters other than ASCII whitespace that ends at ``at`` starts, but not before ``lo``.
+
+    The last space of a short stretch back is the last space of all, so only
+    a run longer than that stretch costs a search further back.
+    """
+    near = max(lo, at - 64)
+    start = max(text.rfind(c, near, at) for c in _ASCII_SPACES) + 1
+    if start == 0 and near > lo:
+        start = max(text.rfind(c, lo, near) for c in _ASCII_SPACES) + 1
+    return max(start, lo)
 
 
 def find_all(text: str, needle: str) -> list[int]:

@@ -16,7 +16,7 @@ from phonenumbers import Leniency, PhoneMetadata, PhoneNumberFormat, PhoneNumber
 
 from relay.model import Inspection, PolicyContext
 from relay.policy.rules import contact_address, contact_email, contact_links, contact_phone, contact_social, words
-from relay.policy.text import Source, fold_with_map, original_span
+from relay.policy.text import Source, fold_with_map, original_span, run_start
 
 FRAGMENTS = [
     " ", "  ", "\n", "\n\n", "\t", "\xa0", ",", ".", ". ", "!", "?", "'", "’", "(", ")", "[", "]", ":", "=", "-", "/",
@@ -43,6 +43,7 @@ def spans(matches):
 
 @CHECKS
 @given(SOURCES)
+@example(Source("text", "we met @ the park, MY  @ is jess and amy @ jo; dm me @ sam"))
 def test_social_segments_find_what_the_whole_text_holds(source):
     s = contact_social
     text = source.text
@@ -229,6 +230,15 @@ def test_the_shared_sources_are_what_each_rule_sees_alone():
     shared = [f for rule in RULES for f in rule.check(inspection, ctx, policy.settings(rule.name), Readable.of(inspection))]
     assert alone == shared == list(evaluate(inspection, ctx, policy).findings)
     assert {f.rule for f in shared} >= {"contact_social", "contact_phone", "contact_email", "contact_address", "contact_links"}
+
+
+@CHECKS
+@given(st.text(st.sampled_from(" \t\n\x0b\x0c\r\xa0a@"), max_size=300), st.data())
+def test_a_run_starts_after_the_last_ascii_space_before_it(text, data):
+    at = data.draw(st.integers(0, len(text)))
+    lo = data.draw(st.integers(0, at))
+    last_space = max(text.rfind(c, 0, at) for c in " \t\n\r\f\v")
+    assert run_start(text, at, lo) == max(last_space + 1, lo)
 
 
 @CHECKS
