@@ -119,8 +119,25 @@ class Source:
         to spaces, a few times faster than a regular expression.
         """
         if self.text.isascii():
-            return frozenset(self.matchable.translate(_ASCII_NON_WORD).split())
+            return frozenset(self._spaced_key.split())
         return frozenset(_PLAIN_WORD.findall(self.matchable))
+
+    @_once
+    def _spaced_key(self) -> str:
+        """An ASCII text's key with a space for every other character than a word character, and one either side."""
+        return " " + self.key.translate(_ASCII_NON_WORD) + " "
+
+    def find_word(self, word: str) -> list[int]:
+        """Where ``word`` (in lower case) is a whole run of word characters in the key.
+
+        In ASCII text one string search for the word between spaces finds
+        them (the padding shifts every index by one, the leading space by one
+        back); elsewhere each occurrence is checked.
+        """
+        if self.text.isascii():
+            return find_all(self._spaced_key, f" {word} ")
+        key = self.key
+        return [at for at in find_all(key, word) if _whole_word(key, at, at + len(word))]
 
     @_once
     def sorted_folded_words(self) -> tuple[str, ...]:
@@ -203,6 +220,13 @@ def token_windows(text: str, positions: Sequence[int]) -> list[tuple[int, int]]:
         space = _SPACE.search(text, at)
         windows.append((start, space.start() if space else len(text)))
     return windows
+
+
+def _whole_word(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` is a whole run of word characters (str.isalnum and "_" are \\w)."""
+    before = text[start - 1] if start else " "
+    after = text[end] if end < len(text) else " "
+    return not (before.isalnum() or before == "_" or after.isalnum() or after == "_")
 
 
 def run_start(text: str, at: int, lo: int = 0) -> int:

@@ -233,6 +233,14 @@ def test_the_shared_sources_are_what_each_rule_sees_alone():
 
 
 @CHECKS
+@given(TEXTS | DIGIT_WORD_TEXTS, st.sampled_from(["at", "one", "oh", "my", "a"]))
+@example("at at_at (at) AT ſat", "at")
+def test_whole_words_are_found_where_the_pattern_finds_them(text, word):
+    source = Source("text", text)
+    assert source.find_word(word) == [m.start() for m in re.finditer(rf"(?<!\w)(?={word}(?!\w))", source.key)]
+
+
+@CHECKS
 @given(st.text(st.sampled_from(" \t\n\x0b\x0c\r\xa0a@"), max_size=300), st.data())
 def test_a_run_starts_after_the_last_ascii_space_before_it(text, data):
     at = data.draw(st.integers(0, len(text)))

@@ -82,7 +82,7 @@ def _spelled_matches(source: Source) -> list[re.Match[str]]:
     in it, and everything after the name is the same whichever start it is.
     """
     text, found, pos = source.text, [], 0
-    for at in find_all(source.key, "at"):
+    for at in source.find_word("at"):
         if not _may_spell_at(text, at):
             continue
         start, end = _name_before(text, at)

@@ -21,7 +21,7 @@ from phonenumbers import Leniency, PhoneMetadata, PhoneNumberFormat, PhoneNumber
 
 from relay.model import Finding, Inspection, PolicyContext
 from relay.policy.rules.base import MAX_FINDINGS, Rule, SettingError, Settings, finding, read_dataclass, sources_of
-from relay.policy.text import Readable, Source, find_all
+from relay.policy.text import Readable, Source
 
 NAME = "contact_phone"
 
@@ -161,27 +161,20 @@ def _obfuscated_spans(source: Source, clusters: list[tuple[int, int, int]]) -> l
 def _spells_digits(source: Source) -> bool:
     """Whether seven digit words follow one another: what a spelled-out number needs at least.
 
-    Only the digit words are visited, found as substrings of the key, so
+    Only the digit words are visited, found as whole words of the key, so
     prose that says "one" and "two" now and then costs a few searches.
     """
     key, words = source.key, source.key_words
     present = [w for w in _DIGIT_WORDS if w in words]
     if sum(key.count(w) for w in present) < 7:  # every whole word is a substring
         return False
-    spots = sorted((at, at + len(w)) for w in present for at in find_all(key, w) if _whole_word(key, at, at + len(w)))
+    spots = sorted((at, at + len(w)) for w in present for at in source.find_word(w))
     run = 1
     for (_, end), (start, _) in zip(spots, spots[1:]):
         run = run + 1 if _WORD.search(key, end, start) is None else 1
         if run >= 7:
             return True
     return False
-
-
-def _whole_word(text: str, start: int, end: int) -> bool:
-    """Whether ``text[start:end]`` is a whole run of word characters (str.isalnum and "_" are \\w)."""
-    before = text[start - 1] if start else " "
-    after = text[end] if end < len(text) else " "
-    return not (before.isalnum() or before == "_" or after.isalnum() or after == "_")
 
 
 def check(
