@@ -169,6 +169,22 @@ def test_spelled_digits_are_looked_for_whenever_seven_digit_words_follow_one_ano
     assert p._obfuscated_spans(source, p.digit_clusters(source)) == _whole_text_phone_spans(text, "US")
 
 
+SPACED_TEXTS = st.lists(
+    st.tuples(
+        st.sampled_from(list("0123456789") + ["12", "a", "x", "٣", "1a"]),
+        st.text(st.sampled_from(" .-_*/"), min_size=1, max_size=4),
+    ),
+    max_size=20,
+).map(lambda parts: "".join(a + b for a, b in parts))
+
+
+@settings(max_examples=500, deadline=None)
+@given(SPACED_TEXTS)
+def test_spaced_digits_are_looked_for_whenever_the_pattern_finds_them(text):
+    p = contact_phone
+    assert p._spaces_digits(Source("text", text).digit_runs) or not p._SPACED_DIGITS.search(text)
+
+
 def test_the_fewest_digits_after_a_country_code_agrees_with_the_library():
     fewest = []
     for region in phonenumbers.SUPPORTED_REGIONS:

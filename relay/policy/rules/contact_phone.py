@@ -145,7 +145,9 @@ def _matcher_spans(text: str, region: str, lo: int = 0, hi: int | None = None) -
 def _obfuscated_spans(source: Source, clusters: list[tuple[int, int, int]]) -> list[tuple[int, int, str]]:
     """Digits spaced out (only in clusters of seven or more) and digits spelled as words."""
     text = source.text
-    spaced = [m for lo, hi, digits in clusters if digits >= 7 for m in _SPACED_DIGITS.finditer(text, lo, hi)]
+    spaced = [
+        m for lo, hi, digits in clusters if digits >= 7 for m in _SPACED_DIGITS.finditer(text, lo, hi)
+    ] if _spaces_digits(source.digit_runs) else []  # fmt: skip
     spans = []
     for match in spaced:
         digits = re.sub(r"\D", "", match.group())
@@ -156,6 +158,26 @@ def _obfuscated_spans(source: Source, clusters: list[tuple[int, int, int]]) -> l
         digits = "".join(_DIGIT_WORDS[w.lower()] for w in re.findall(r"[a-z]+", match.group(), re.I))
         spans.append((match.start(), match.end(), digits))
     return spans
+
+
+def _spaces_digits(runs: tuple[tuple[int, int], ...]) -> bool:
+    """Whether seven one-digit runs follow one another, one to three characters apart.
+
+    Spaced-out digits are that and more (each digit alone between separators
+    without digits), so a text without it is not searched for them.
+    """
+    chain, previous = 0, 0
+    for start, end in runs:
+        if end - start != 1:
+            chain = 0
+        elif chain and start - previous <= 3:
+            chain += 1
+        else:
+            chain = 1
+        previous = end
+        if chain >= 7:
+            return True
+    return False
 
 
 def _spells_digits(source: Source) -> bool:
