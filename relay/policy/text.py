@@ -7,7 +7,7 @@ moderator is shown exactly what was written.
 
 The sources are worked out once per message (``Readable.of``) and handed to
 every rule; what several rules derive from a source (its lower-case key, its
-vocabulary, its digit runs) is computed the first time a rule asks and kept
+words, its digit runs) is computed the first time a rule asks and kept
 with the source, so no rule pays for it twice and none pays for what it never
 needs.
 """
@@ -51,9 +51,9 @@ _KEY = str.maketrans(
 class _once:  # noqa: N801 - used like functools.cached_property
     """A value computed on first use and kept in the instance, like ``functools.cached_property``.
 
-    Python 3.11's cached_property takes a lock on every first use, which is
-    most of the cost of a short source's views; this one does not (an
-    unlikely race computes the same value twice).
+    Python 3.11's cached_property takes a lock on every first use, which
+    costs about as much as a short source's views themselves; this one does
+    not (a rare race computes the same value twice, harmlessly).
     """
 
     def __init__(self, compute):
@@ -131,8 +131,8 @@ class Source:
         """Where ``word`` (in lower case) is a whole run of word characters in the key.
 
         In ASCII text one string search for the word between spaces finds
-        them (the padding shifts every index by one, the leading space by one
-        back); elsewhere each occurrence is checked.
+        them (where " word " starts in the padded copy, the word starts in the
+        key); elsewhere each occurrence is checked.
         """
         if self.text.isascii():
             return find_all(self._spaced_key, f" {word} ")
