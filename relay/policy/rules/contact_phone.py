@@ -124,7 +124,7 @@ def _might_hold_number(text: str, lo: int, hi: int, fewest: int) -> bool:
 
 
 def _has_plus(text: str, lo: int, hi: int) -> bool:
-    """Whether ``text[lo:hi]`` holds a "+": else a number needs ``fewest_digits`` digits, and a cluster counts its own."""
+    """Whether ``text[lo:hi]`` holds a "+"; without one a number needs ``fewest_digits`` digits, and a cluster counts its own."""
     return text.find("+", lo, hi) >= 0 or text.find("＋", lo, hi) >= 0
 
 

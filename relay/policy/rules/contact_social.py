@@ -101,7 +101,7 @@ _CUES_BY_START = _by_start(_CUE_WORDS)
 
 
 def _cues(source: Source) -> list[int]:
-    """Where a match could be: each "@" and each word starting with a cue word.
+    """Where a match could be: each "@" that may be in one and each word starting with a cue word.
 
     Only the cue words whose first two letters start some word of the source
     are looked up, so a source costs one pass over its distinct words.
