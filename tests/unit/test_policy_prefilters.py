@@ -229,6 +229,30 @@ def test_word_lookups_find_what_walking_the_words_finds(text, phrase):
         assert hit[0] == expected[0]
 
 
+INDEXED = words.parse({"extra": {"words": PHRASES + ["(really |)(truly |)", "send me a pic*", "(can't|cannot) do it"]}})
+
+
+@CHECKS
+@given(TEXTS)
+@example("he hits me, i really want to die, FUCKING, don’t tell your parents, send me a picture, really")
+def test_the_phrase_index_names_every_phrase_a_source_holds(text):
+    source = Source("text", text)
+    for word_list in INDEXED.lists:
+        candidates = word_list.index.candidates(source)
+        for at, (phrase, pieces) in enumerate(word_list.phrases):
+            if words._first_hit(source, pieces) is not None:
+                assert at in candidates, phrase
+
+
+def test_a_phrase_is_filed_under_its_most_telling_piece():
+    index = words.phrase_index(
+        tuple(words.phrase_pieces(p) for p in ["(he|she) (always |)(hits|hit) me", "(really |)", "send me a pic*", "fuck*"])
+    )
+    assert index.by_word == {"hits": (0,), "hit": (0,), "send": (2,)}
+    assert index.by_prefix == (("fuck", (3,)),)
+    assert index.always == (1,)
+
+
 def test_the_shared_sources_are_what_each_rule_sees_alone():
     inspection = Inspection(
         subject="add me on insta",
