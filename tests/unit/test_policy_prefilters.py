@@ -185,6 +185,15 @@ def test_spaced_digits_are_looked_for_whenever_the_pattern_finds_them(text):
     assert p._spaces_digits(Source("text", text).digit_runs) or not p._SPACED_DIGITS.search(text)
 
 
+@settings(max_examples=300, deadline=None)
+@given(PHONE_TEXTS | st.text(max_size=60), st.sampled_from(["US", "GB", "DE"]))
+def test_a_cluster_worth_matching_has_enough_digits_or_a_plus(text, region):
+    p, fewest = contact_phone, contact_phone.fewest_digits(region)
+    for lo, hi, digits in p.digit_clusters(Source("text", text)):
+        if p._might_hold_number(text, lo, hi, fewest):
+            assert digits >= fewest or p._has_plus(text, lo, hi)
+
+
 def test_the_fewest_digits_after_a_country_code_agrees_with_the_library():
     fewest = []
     for region in phonenumbers.SUPPORTED_REGIONS:
