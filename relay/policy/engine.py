@@ -11,6 +11,7 @@ of the same table.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from relay.model import Action, Finding, Inspection, PolicyContext, Severity, Verdict
@@ -28,10 +29,16 @@ class Policy:
 
     def settings(self, rule_name: str) -> Any:
         """The settings of one rule, or the rule's defaults if the policy does not name it."""
+        settings = self._settings_by_name.get(rule_name)
+        return settings if settings is not None else RULES_BY_NAME[rule_name].read_settings({})
+
+    @cached_property
+    def _settings_by_name(self) -> dict[str, Any]:
+        """The rules' settings by name, looked up once per rule per message; the first of a name wins."""
+        by_name: dict[str, Any] = {}
         for name, settings in self.rule_settings:
-            if name == rule_name:
-                return settings
-        return RULES_BY_NAME[rule_name].read_settings({})
+            by_name.setdefault(name, settings)
+        return by_name
 
     @property
     def premoderate_first(self) -> int:

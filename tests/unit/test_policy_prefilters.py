@@ -16,7 +16,7 @@ from phonenumbers import Leniency, PhoneMetadata, PhoneNumberFormat, PhoneNumber
 
 from relay.model import Inspection, PolicyContext
 from relay.policy.rules import contact_address, contact_email, contact_links, contact_phone, contact_social, words
-from relay.policy.text import Source, fold_with_map, original_span
+from relay.policy.text import Source, fold_with_map, original_span, run_start
 
 FRAGMENTS = [
     " ", "  ", "\n", "\n\n", "\t", "\xa0", ",", ".", ". ", "!", "?", "'", "’", "(", ")", "[", "]", ":", "=", "-", "/",
@@ -43,6 +43,7 @@ def spans(matches):
 
 @CHECKS
 @given(SOURCES)
+@example(Source("text", "we met @ the park, MY  @ is jess and amy @ jo; dm me @ sam"))
 def test_social_segments_find_what_the_whole_text_holds(source):
     s = contact_social
     text = source.text
@@ -58,6 +59,31 @@ def test_social_segments_find_what_the_whole_text_holds(source):
 def test_email_windows_find_what_the_whole_text_holds(source):
     for pattern in (contact_email._PLAIN, contact_email._SPELLED):
         assert spans(contact_email._matches(source, pattern)) == spans(pattern.finditer(source.text))
+
+
+SPELLED_FRAGMENTS = [
+    " ", "  ", "\n", "\xa0", "\u2003", "(", ")", "[", "]", ".", "+", "-", "_", ",", "@", "é", "\u0660",
+    "at", "AT", "At", "dot", "DOT", "com", "co", "uk", "gmail", "flickr", "sam", "a+b", "x-y", "s.lee", "that",
+]  # fmt: skip
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(SPELLED_FRAGMENTS), max_size=30).map("".join))
+@example("sam at gmail dot com and jo(at)gmail.com")
+@example("a+b at gmail dot com")  # the name starts after the "+" when "a" follows an earlier match
+@example("x at at gmail.com")  # an "at" that is the name of the next
+@example("sam [ at ] gmail [dot] com")
+def test_spelled_out_names_find_what_the_whole_text_holds(text):
+    source = Source("text", text)
+    found = contact_email._spelled_matches(source)
+    assert spans(found) == spans(contact_email._SPELLED.finditer(text))
+
+
+def test_name_characters_and_spaces_are_what_the_patterns_mean_by_them():
+    """The spelled-out look-up steps over names and spaces by str methods, which must agree with \\w and \\s."""
+    chars = [chr(c) for c in range(0x3000)] + ["\U0001d7d8", "\U00020000", "\u3000", "\uff10"]
+    assert [c for c in chars if bool(re.match(r"\w", c)) != (c.isalnum() or c == "_")] == []
+    assert [c for c in chars if bool(re.match(r"\s", c)) != c.isspace()] == []
 
 
 @CHECKS
@@ -121,6 +147,53 @@ def test_phone_clusters_find_what_the_whole_text_holds(text, region):
     assert found + p._obfuscated_spans(source, clusters) == _whole_text_phone_spans(text, region)
 
 
+DIGIT_WORD_TEXTS = st.lists(
+    st.sampled_from(["one", "two", "Five", "nine", "oh", "zero", "someone", "tone", "ſix", "seven", "eight", "_"])
+    | st.sampled_from([" ", ", ", "-", "\n", ". ", "'", "\xa0", "é"]),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(DIGIT_WORD_TEXTS)
+@example("five five five one two one two")
+@example("five five five one two one twos")
+def test_spelled_digits_are_looked_for_whenever_seven_digit_words_follow_one_another(text):
+    p = contact_phone
+    source = Source("text", text)
+    run, walked = 0, False
+    for word in re.findall(r"\w+", source.key):
+        run = run + 1 if word in p._DIGIT_WORDS else 0
+        walked = walked or run >= 7
+    assert p._spells_digits(source) == walked
+    assert p._obfuscated_spans(source, p.digit_clusters(source)) == _whole_text_phone_spans(text, "US")
+
+
+SPACED_TEXTS = st.lists(
+    st.tuples(
+        st.sampled_from(list("0123456789") + ["12", "a", "x", "٣", "1a"]),
+        st.text(st.sampled_from(" .-_*/"), min_size=1, max_size=4),
+    ),
+    max_size=20,
+).map(lambda parts: "".join(a + b for a, b in parts))
+
+
+@settings(max_examples=500, deadline=None)
+@given(SPACED_TEXTS)
+def test_spaced_digits_are_looked_for_whenever_the_pattern_finds_them(text):
+    p = contact_phone
+    assert p._spaces_digits(Source("text", text).digit_runs) or not p._SPACED_DIGITS.search(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(PHONE_TEXTS | st.text(max_size=60), st.sampled_from(["US", "GB", "DE"]))
+def test_a_cluster_worth_matching_has_enough_digits_or_a_plus(text, region):
+    p, fewest = contact_phone, contact_phone.fewest_digits(region)
+    for lo, hi, digits in p.digit_clusters(Source("text", text)):
+        if p._might_hold_number(text, lo, hi, fewest):
+            assert digits >= fewest or p._has_plus(text, lo, hi)
+
+
 def test_the_fewest_digits_after_a_country_code_agrees_with_the_library():
     fewest = []
     for region in phonenumbers.SUPPORTED_REGIONS:
@@ -165,6 +238,30 @@ def test_word_lookups_find_what_walking_the_words_finds(text, phrase):
         assert hit[0] == expected[0]
 
 
+INDEXED = words.parse({"extra": {"words": PHRASES + ["(really |)(truly |)", "send me a pic*", "(can't|cannot) do it"]}})
+
+
+@CHECKS
+@given(TEXTS)
+@example("he hits me, i really want to die, FUCKING, don’t tell your parents, send me a picture, really")
+def test_the_phrase_index_names_every_phrase_a_source_holds(text):
+    source = Source("text", text)
+    for word_list in INDEXED.lists:
+        candidates = word_list.index.candidates(source)
+        for at, (phrase, pieces) in enumerate(word_list.phrases):
+            if words._first_hit(source, pieces) is not None:
+                assert at in candidates, phrase
+
+
+def test_a_phrase_is_filed_under_its_most_telling_piece():
+    index = words.phrase_index(
+        tuple(words.phrase_pieces(p) for p in ["(he|she) (always |)(hits|hit) me", "(really |)", "send me a pic*", "fuck*"])
+    )
+    assert index.by_word == {"hits": (0,), "hit": (0,), "send": (2,)}
+    assert index.by_prefix == (("fuck", (3,)),)
+    assert index.always == (1,)
+
+
 def test_the_shared_sources_are_what_each_rule_sees_alone():
     inspection = Inspection(
         subject="add me on insta",
@@ -182,6 +279,29 @@ def test_the_shared_sources_are_what_each_rule_sees_alone():
     shared = [f for rule in RULES for f in rule.check(inspection, ctx, policy.settings(rule.name), Readable.of(inspection))]
     assert alone == shared == list(evaluate(inspection, ctx, policy).findings)
     assert {f.rule for f in shared} >= {"contact_social", "contact_phone", "contact_email", "contact_address", "contact_links"}
+
+
+@CHECKS
+@given(TEXTS | DIGIT_WORD_TEXTS, st.sampled_from(["at", "one", "oh", "my", "a"]))
+@example("at at_at (at) AT ſat", "at")
+def test_whole_words_are_found_where_the_pattern_finds_them(text, word):
+    source = Source("text", text)
+    assert source.find_word(word) == [m.start() for m in re.finditer(rf"(?<!\w)(?={word}(?!\w))", source.key)]
+
+
+@CHECKS
+@given(st.text(st.sampled_from(" \t\n\x0b\x0c\r\xa0a@"), max_size=300), st.data())
+def test_a_run_starts_after_the_last_ascii_space_before_it(text, data):
+    at = data.draw(st.integers(0, len(text)))
+    lo = data.draw(st.integers(0, at))
+    last_space = max(text.rfind(c, 0, at) for c in " \t\n\r\f\v")
+    assert run_start(text, at, lo) == max(last_space + 1, lo)
+
+
+@CHECKS
+@given(TEXTS | st.lists(st.sampled_from(["1", "42", "٣", "１", "²", " ", "a", "-", "\n"]), max_size=20).map("".join))
+def test_digit_runs_are_the_runs_the_pattern_finds(text):
+    assert Source("text", text).digit_runs == tuple(m.span() for m in re.finditer(r"\d+", text))
 
 
 @pytest.mark.parametrize("char", ["\u0130", "\u0131", "\u017f", "\u212a"])

@@ -39,6 +39,17 @@ _ANY_CASE = re.compile(
 )
 
 
+# Both patterns end in a suffix after a space and before a word boundary: a whole word.
+_SUFFIX_WORDS = frozenset(_SUFFIX.split("|"))
+# Every introduction starts with one of these words ("address" may run into "is").
+_INTRODUCING_WORDS = frozenset({"live", "living", "staying", "house", "come", "meet"})
+
+
+def _may_introduce(source: Source) -> bool:
+    """Whether ``_INTRODUCED`` can match: a street in any case counts only after an introduction."""
+    return not source.key_words.isdisjoint(_INTRODUCING_WORDS) or "address" in source.key
+
+
 @dataclass(frozen=True)
 class AddressSettings(Settings):
     pass
@@ -55,12 +66,15 @@ def _spans(source: Source) -> list[tuple[int, int]]:
     text = source.text
     spans: list[tuple[int, int]] = []
     streets: dict[int, tuple[int, int]] = {}
+    if not source.digit_runs or source.key_words.isdisjoint(_SUFFIX_WORDS):
+        return spans
+    introduced = _may_introduce(source)
     for start, _ in source.digit_runs:
         if not spans or start >= spans[-1][1]:
             match = _STRICT.match(text, start)
             if match:
                 spans.append(match.span())
-        match = _ANY_CASE.match(text, start)
+        match = _ANY_CASE.match(text, start) if introduced else None
         if match:
             streets[start] = match.span()
     if streets:

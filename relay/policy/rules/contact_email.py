@@ -26,6 +26,7 @@ _OBVIOUS = re.compile(r"[\[(]\s*at\s*[\])]|\sdot\s|[\[(]\s*dot", re.IGNORECASE)
 # A spelled-out address ends in a top-level domain after a "." or a "dot";
 # with neither "at" nor that in a text, the spelled-out pattern is not run.
 _DOT_TLD = re.compile(r"\.\s*(?:com|net|org|edu|gov|co|uk|us|ca|au|de|fr|io|me|info)\b", re.IGNORECASE)
+_SIGN = re.compile(r"[+-]")
 _MAIL_PROVIDERS = frozenset(
     "gmail googlemail yahoo ymail hotmail outlook live msn icloud me mac aol proton "
     "protonmail pm gmx mail zoho yandex".split()
@@ -68,8 +69,60 @@ def _matches(source: Source, pattern: re.Pattern[str]) -> list[re.Match[str]]:
         return [m for start, end in windows for m in _PLAIN.finditer(text, start, end)]
     words = source.key_words
     if "at" in words and ("dot" in words or _DOT_TLD.search(text)):
-        return list(pattern.finditer(text))
+        return _spelled_matches(source)
     return []
+
+
+def _spelled_matches(source: Source) -> list[re.Match[str]]:
+    """What ``_SPELLED.finditer`` finds, tried only at the names before an "at".
+
+    A spelled-out address is a name (word characters and ".+-"), spaces, at
+    most one bracket, spaces, then "at", so every "at" has one name before
+    it; a match can start only where that name starts or after a "+" or "-"
+    in it, and everything after the name is the same whichever start it is.
+    """
+    text, found, pos = source.text, [], 0
+    for at in source.find_word("at"):
+        if not _may_spell_at(text, at):
+            continue
+        start, end = _name_before(text, at)
+        if end <= pos or start == end:
+            continue
+        first = max(start, pos)
+        for begin in (first, *(sign.end() for sign in _SIGN.finditer(text, first, end - 1))):
+            match = _SPELLED.match(text, begin)
+            if match:
+                found.append(match)
+                pos = match.end()
+                break
+    return found
+
+
+def _may_spell_at(text: str, at: int) -> bool:
+    """Whether the "at" at ``at`` stands alone as the pattern needs: a space or bracket either side."""
+    before, after = at - 1, at + 2
+    return (
+        before >= 0 and after < len(text)
+        and (text[before].isspace() or text[before] in "[(")
+        and (text[after].isspace() or text[after] in "])")
+    )  # fmt: skip
+
+
+def _name_before(text: str, at: int) -> tuple[int, int]:
+    """(start, end) of the run of name characters before the spaces and bracket ahead of an "at"."""
+    end = _back_over_spaces(text, at)
+    if end > 0 and text[end - 1] in "[(":
+        end = _back_over_spaces(text, end - 1)
+    start = end
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] in "_.+-"):  # [\w.+-], as the pattern says
+        start -= 1
+    return start, end
+
+
+def _back_over_spaces(text: str, at: int) -> int:
+    while at > 0 and text[at - 1].isspace():  # str.isspace is what \s matches
+        at -= 1
+    return at
 
 
 def check(

@@ -8,6 +8,7 @@ or a host and path prefix ("icloud.com/sharedalbum").
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -21,6 +22,9 @@ _URL = re.compile(
     r"(?<![\w@.-])(?:[a-z][a-z0-9+.-]*://)?((?:[a-z0-9-]+\.)+[a-z]{2,24})(/[^\s<>\"')\]]*)?",
     re.IGNORECASE,
 )
+
+# What every match of _URL holds (its "[a-z]{2,24}" after a "."), in the key's lower case.
+_DOT_LETTER = re.compile(r"\.[a-z]")
 
 DEFAULT_SERVICES = (
     "zoom.us", "zoom.com", "meet.google.com", "teams.microsoft.com", "teams.live.com",
@@ -50,11 +54,21 @@ def _links(source: Source, services: tuple[str, ...]) -> list[re.Match[str]]:
     """Link-shaped matches in the space-free runs that name one of the services' hosts.
 
     A link has no space in it and its host ends in a listed host, so the text
-    around no listed host cannot hold a finding.
+    around no listed host cannot hold a finding; and every link's host ends
+    in a "." and a letter, so a text without one holds no link at all (one
+    search instead of one per host).
     """
-    hosts = {entry.lower().partition("/")[0] for entry in services} - {""}
-    at = sorted(i for host in hosts if host in source.key for i in find_all(source.key, host))
+    key = source.key
+    if not _DOT_LETTER.search(key):
+        return []
+    at = sorted(i for host in _hosts(services) if host in key for i in find_all(key, host))
     return [m for start, end in token_windows(source.text, at) for m in _URL.finditer(source.text, start, end)]
+
+
+@functools.lru_cache(maxsize=64)
+def _hosts(services: tuple[str, ...]) -> frozenset[str]:
+    """The hosts of the listed services, worked out once per list."""
+    return frozenset(entry.lower().partition("/")[0] for entry in services) - {""}
 
 
 def check(

@@ -120,7 +120,12 @@ def _might_hold_number(text: str, lo: int, hi: int, fewest: int) -> bool:
     window = text[lo:hi]
     if "+" in window or "＋" in window:
         return True
-    return any(sum(c.isdigit() for c in g) >= fewest for g in _DIGIT_GROUP.findall(window))
+    return any(len(g) >= fewest and sum(map(str.isdigit, g)) >= fewest for g in _DIGIT_GROUP.findall(window))
+
+
+def _has_plus(text: str, lo: int, hi: int) -> bool:
+    """Whether ``text[lo:hi]`` holds a "+"; without one a number needs ``fewest_digits`` digits, and a cluster counts its own."""
+    return text.find("+", lo, hi) >= 0 or text.find("＋", lo, hi) >= 0
 
 
 def _matcher_spans(text: str, region: str, lo: int = 0, hi: int | None = None) -> list[tuple[int, int, str]]:
@@ -140,7 +145,9 @@ def _matcher_spans(text: str, region: str, lo: int = 0, hi: int | None = None) -
 def _obfuscated_spans(source: Source, clusters: list[tuple[int, int, int]]) -> list[tuple[int, int, str]]:
     """Digits spaced out (only in clusters of seven or more) and digits spelled as words."""
     text = source.text
-    spaced = [m for lo, hi, digits in clusters if digits >= 7 for m in _SPACED_DIGITS.finditer(text, lo, hi)]
+    spaced = [
+        m for lo, hi, digits in clusters if digits >= 7 for m in _SPACED_DIGITS.finditer(text, lo, hi)
+    ] if _spaces_digits(source.digit_runs) else []  # fmt: skip
     spans = []
     for match in spaced:
         digits = re.sub(r"\D", "", match.group())
@@ -153,14 +160,40 @@ def _obfuscated_spans(source: Source, clusters: list[tuple[int, int, int]]) -> l
     return spans
 
 
+def _spaces_digits(runs: tuple[tuple[int, int], ...]) -> bool:
+    """Whether seven one-digit runs follow one another, one to three characters apart.
+
+    Spaced-out digits are that and more (each digit alone between separators
+    without digits), so a text without it is not searched for them.
+    """
+    chain, previous = 0, 0
+    for start, end in runs:
+        if end - start != 1:
+            chain = 0
+        elif chain and start - previous <= 3:
+            chain += 1
+        else:
+            chain = 1
+        previous = end
+        if chain >= 7:
+            return True
+    return False
+
+
 def _spells_digits(source: Source) -> bool:
-    """Whether seven digit words follow one another: what a spelled-out number needs at least."""
-    words = source.key_words
-    if not any(w in words for w in _DIGIT_WORDS):
+    """Whether seven digit words follow one another: what a spelled-out number needs at least.
+
+    Only the digit words are visited, found as whole words of the key, so
+    prose that says "one" and "two" now and then costs a few searches.
+    """
+    key, words = source.key, source.key_words
+    present = [w for w in _DIGIT_WORDS if w in words]
+    if sum(key.count(w) for w in present) < 7:  # every whole word is a substring
         return False
-    run = 0
-    for word in _WORD.findall(source.key):
-        run = run + 1 if word in _DIGIT_WORDS else 0
+    spots = sorted((at, at + len(w)) for w in present for at in source.find_word(w))
+    run = 1
+    for (_, end), (start, _) in zip(spots, spots[1:]):
+        run = run + 1 if _WORD.search(key, end, start) is None else 1
         if run >= 7:
             return True
     return False
@@ -177,7 +210,9 @@ def check(
         clusters = digit_clusters(source)
         spans = [
             s for region in regions for lo, hi, digits in clusters
-            if digits >= 2 and _might_hold_number(source.text, lo, hi, fewest_digits(region))
+            if digits >= 2
+            and (digits >= fewest_digits(region) or _has_plus(source.text, lo, hi))  # cheap, and it must hold
+            and _might_hold_number(source.text, lo, hi, fewest_digits(region))
             for s in _matcher_spans(source.text, region, lo, hi)
         ]  # fmt: skip
         taken: list[tuple[int, int]] = []

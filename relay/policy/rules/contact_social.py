@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from relay.model import Finding, Inspection, PolicyContext
 from relay.policy.rules.base import MAX_FINDINGS, Rule, Settings, finding, sources_of
-from relay.policy.text import Readable, Source, find_all, token_windows
+from relay.policy.text import Readable, Source, find_all, run_start, token_windows
 
 NAME = "contact_social"
 
@@ -87,23 +87,54 @@ _CUE_WORDS = (
 _CUT = re.compile(r"[^\w\s.#:=@-]|\.(?=\s)")
 _CUT_BEFORE = re.compile(r"[^\w\s.#:=@-]|(?<=\s)\.")  # the same cuts, searched in the reversed text
 _WORD_CHAR = re.compile(r"\w")
-_ASCII_SPACES = " \t\n\r\f\v"
+
+
+def _by_start(cues: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    grouped: dict[str, list[str]] = {}
+    for cue in cues:
+        grouped.setdefault(cue[:2], []).append(cue)
+    return {start: tuple(group) for start, group in grouped.items()}
+
+
+# The cue words by their first two letters (every cue word has two or more).
+_CUES_BY_START = _by_start(_CUE_WORDS)
 
 
 def _cues(source: Source) -> list[int]:
-    """Where a match could be: each "@" and each word starting with a cue word."""
+    """Where a match could be: each "@" that may be in one and each word starting with a cue word.
+
+    Only the cue words whose first two letters start some word of the source
+    are looked up, so a source costs one pass over its distinct words.
+    """
     key = source.key
-    cues = find_all(key, "@")
-    for cue in _CUE_WORDS:
+    cues = [at for at in find_all(key, "@") if _may_be_handle(key, at)]
+    starts = {word[:2] for word in source.key_words} & _CUES_BY_START.keys()
+    for cue in (cue for start in starts for cue in _CUES_BY_START[start]):
         if source.has_key_word_starting(cue):
             cues += [i for i in find_all(key, cue) if i == 0 or not _WORD_CHAR.match(key, i - 1)]
     return sorted(cues)
 
 
+def _may_be_handle(key: str, at: int) -> bool:
+    """Whether the "@" at ``at`` may be in a match without a cue word: "@name" or "my @".
+
+    Every other match holding an "@" holds a cue word too, so an "@" on its
+    own ("we met @ the park") need not be a cue.
+    """
+    after = key[at + 1 : at + 2]
+    if after.isalnum() or after == "_":  # [\w]
+        return True
+    before = at
+    while before > 0 and key[before - 1].isspace():
+        before -= 1
+    if before == at or before < 2 or key[before - 2 : before] != "my":
+        return False
+    return before == 2 or not (key[before - 3].isalnum() or key[before - 3] == "_")
+
+
 def _ends_handle(text: str, dot: int) -> bool:
     """Whether the "." at ``dot`` closes a run of non-space characters holding an "@"."""
-    start = max(text.rfind(c, 0, dot) for c in _ASCII_SPACES) + 1
-    return "@" in text[start:dot]
+    return "@" in text[run_start(text, dot) : dot]
 
 
 def _segment(text: str, backwards: str, cue: int) -> tuple[int, int]:

@@ -8,9 +8,12 @@ me") and an empty choice makes a word optional ("i (really |)want to die").
 Lists are tables under ``words`` in the policy file; a file changes a shipped
 list by naming it and adds a list by a new name.
 
-A phrase is looked for only when every word of some way of writing it is in
-the source's vocabulary, so an ordinary message costs set look-ups; then one
-pattern per first word finds where, as the word splitter would cut the text.
+Each list is indexed once, when the policy is read, by a word every way of
+writing a phrase holds (one word per choice of its most telling piece); a
+message's words are looked up in that index, so an ordinary message costs
+one set intersection per list. A phrase the index names is looked for only
+when every word of some way of writing it is in the source; then one pattern
+per first word finds where, as the word splitter would cut the text.
 """
 
 from __future__ import annotations
@@ -52,6 +55,11 @@ class WordList:
     def phrases(self) -> tuple[tuple[str, Pieces], ...]:
         """Each phrase with its pieces, worked out once per loaded policy."""
         return tuple((phrase, phrase_pieces(phrase)) for phrase in self.words)
+
+    @cached_property
+    def index(self) -> "PhraseIndex":
+        """The phrases by the words they need, worked out once per loaded policy."""
+        return phrase_index(tuple(pieces for _, pieces in self.phrases))
 
 
 @dataclass(frozen=True)
@@ -138,7 +146,7 @@ def parse(table: Mapping[str, Any]) -> WordsSettings:
     lists = tuple(read_dataclass(WordList, {**values, "name": name}, f"{name}.") for name, values in merged.items())
     for word_list in lists:
         try:
-            word_list.phrases  # noqa: B018 - a phrase that cannot be read stops the relay at start
+            word_list.index  # noqa: B018 - a phrase that cannot be read stops the relay at start
         except SettingError as exc:
             raise SettingError(f"{word_list.name}.words", exc.message) from None
     return WordsSettings(enabled=enabled, lists=tuple(wl for wl in lists if wl.enabled and wl.words))
@@ -192,16 +200,92 @@ def _word_pattern(token: str) -> str:
 
 
 def _present(source: Source, token: str) -> bool:
+    """Whether the source could hold ``token`` as a word: each of its runs of word characters is there.
+
+    Necessary, not sufficient ("don" and "t" of "don't" do not make "don"):
+    the pattern search decides.
+    """
+    *whole, last = token.removesuffix("*").split("'")
+    words = source.folded_words
     if token.endswith("*"):
-        return source.has_word_starting(token[:-1])
-    return token in source.vocabulary
+        return all(part in words for part in whole) and source.has_folded_word_starting(last)
+    return last in words and all(part in words for part in whole)
+
+
+@dataclass(frozen=True)
+class PhraseIndex:
+    """Which phrases of a list a source can hold, found from the words in it.
+
+    Every way of writing a phrase holds one choice of each piece that has no
+    empty choice; the phrase is filed under one run of word characters of
+    each choice of such a piece (the longest, as long words are rarer), or
+    under a prefix for a ``*`` word. Phrases with no such piece are always
+    looked for.
+    """
+
+    by_word: Mapping[str, tuple[int, ...]]  # a run of word characters -> phrases filed under it
+    words: frozenset[str]
+    by_prefix: tuple[tuple[str, tuple[int, ...]], ...]  # ("fuck", phrases filed under "fuck*")
+    always: tuple[int, ...]
+
+    def candidates(self, source: Source) -> set[int]:
+        """The phrases (by position in the list) that might occur in the source; the others cannot."""
+        found = set(self.always)
+        for word in self.words & source.folded_words:
+            found.update(self.by_word[word])
+        for prefix, phrases in self.by_prefix:
+            if source.has_folded_word_starting(prefix):
+                found.update(phrases)
+        return found
+
+
+def _trigger(token: str) -> tuple[str, bool]:
+    """The run of word characters a source must hold for ``token`` (True: as a prefix)."""
+    *whole, last = token.removesuffix("*").split("'")
+    if not token.endswith("*"):
+        whole.append(last)
+    if whole:
+        return max(whole, key=len), False
+    return last, True
+
+
+def _filed_under(pieces: Pieces) -> tuple[tuple[str, bool], ...] | None:
+    """The triggers of the piece whose choices' triggers are longest, or None if every piece is optional."""
+    best: tuple[tuple[int, int], tuple[tuple[str, bool], ...]] | None = None
+    for choices in pieces:
+        if any(not choice for choice in choices):
+            continue  # optional: some way of writing the phrase leaves it out
+        triggers = tuple(max((_trigger(token) for token in choice), key=lambda t: len(t[0])) for choice in choices)
+        score = (min(len(word) for word, _ in triggers), -len(triggers))
+        if best is None or score > best[0]:
+            best = (score, triggers)
+    return best[1] if best else None
+
+
+def phrase_index(phrases: tuple[Pieces, ...]) -> PhraseIndex:
+    """The index of a list's phrases, given their pieces in list order."""
+    by_word: dict[str, list[int]] = {}
+    by_prefix: dict[str, list[int]] = {}
+    always = []
+    for at, pieces in enumerate(phrases):
+        triggers = _filed_under(pieces)
+        if triggers is None:
+            always.append(at)
+            continue
+        for word, is_prefix in dict.fromkeys(triggers):
+            (by_prefix if is_prefix else by_word).setdefault(word, []).append(at)
+    return PhraseIndex(
+        by_word={word: tuple(ats) for word, ats in by_word.items()},
+        words=frozenset(by_word),
+        by_prefix=tuple((prefix, tuple(ats)) for prefix, ats in by_prefix.items()),
+        always=tuple(always),
+    )
 
 
 def _first_hit(source: Source, pieces: Pieces) -> tuple[int, int] | None:
     """Where the phrase first occurs in the source, as a span of the original text.
 
-    Only the choices whose every word is in the source's vocabulary are looked
-    for, so an ordinary message is checked with set look-ups alone.
+    Only the choices whose every word may be in the source are looked for.
     """
     present = []
     for choices in pieces:
@@ -233,9 +317,11 @@ def check(
     prose = sources_of(inspection, readable).prose
     for word_list in settings.lists:
         list_settings = Settings(action=word_list.action, severity=word_list.severity)
-        for phrase, pieces in word_list.phrases:
-            for source in prose:
-                span = _first_hit(source, pieces)
+        candidates = [word_list.index.candidates(source) for source in prose]
+        for at in sorted(set().union(*candidates)):
+            phrase, pieces = word_list.phrases[at]
+            for source, possible in zip(prose, candidates):
+                span = _first_hit(source, pieces) if at in possible else None
                 if span is not None:
                     # A phrase with choices is named by what matched: "he hits me", not every choice.
                     named = " ".join(fold(source.text[slice(*span)]).split()) if "(" in phrase else phrase
