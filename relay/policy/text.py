@@ -20,7 +20,6 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from typing import NamedTuple
 
 from relay.model import Inspection
 
@@ -32,7 +31,6 @@ _BLOCK_TAGS = frozenset(
     "th thead tr ul".split()
 )
 _INVISIBLE_TAGS = frozenset({"script", "style", "head", "template"})
-_WORD = re.compile(r"\w+(?:['’]\w+)*")
 _PLAIN_WORD = re.compile(r"\w+")
 _SPACES = re.compile(r"\s+")
 _SPACE = re.compile(r"\s")
@@ -251,14 +249,6 @@ def find_all(text: str, needle: str) -> list[int]:
     return found
 
 
-class Word(NamedTuple):
-    """A word of a folded text; a tuple because a long message has thousands."""
-
-    start: int  # offsets in the folded text
-    end: int
-    text: str
-
-
 class _TextExtractor(HTMLParser):
     """Collects visible text and link targets; block elements become line breaks."""
 
@@ -363,11 +353,6 @@ def fold_with_map(text: str) -> tuple[str, tuple[int, ...]]:
 def original_span(index: Sequence[int], start: int, end: int) -> tuple[int, int]:
     """The span in the original text of folded span [start, end)."""
     return index[start], index[end - 1] + 1
-
-
-def words(folded: str) -> tuple[Word, ...]:
-    """The words of a folded text, apostrophes kept inside ("don't" is one word)."""
-    return tuple(Word(m.start(), m.end(), m.group().replace("’", "'")) for m in _WORD.finditer(folded))
 
 
 def excerpt(text: str, start: int, end: int, context: int = EXCERPT_CONTEXT) -> str:
