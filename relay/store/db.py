@@ -178,6 +178,9 @@ class Database:
         # takes the write lock and, with WAL, never waits for it.
         self.reader = engine.execution_options(read_only=True)
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="store")
+        self._local = threading.local()  # each thread's lookup connection (see lookup_sync)
+        self._lookup_conns: list[Connection] = []
+        self._lookup_lock = threading.Lock()
 
     @classmethod
     def from_url(cls, url: str, threads: int = 4) -> "Database":
@@ -222,12 +225,43 @@ class Database:
         return await loop.run_in_executor(self._pool, self.read_sync, work)
 
     def lookup_sync(self, work: Callable[[Connection], T]) -> T:
-        """Run read-only Core ``work`` on a plain connection: no ORM Session on the hot path."""
-        with self.reader.connect() as conn:
-            try:
-                return work(conn)
-            finally:
-                conn.rollback()
+        """Run read-only ``work`` on this thread's own connection: no ORM Session, no pool checkout.
+
+        Every RCPT and DATA, and every copy sent, asks a few plain-SQL
+        questions (``relay.store.rows``); checking a connection out of the
+        pool for each (and, on PostgreSQL, pinging the server first) cost
+        more than the questions. Each thread keeps one connection instead;
+        whatever the work began is rolled back, and a connection that failed
+        is dropped, so the next lookup opens a fresh one.
+        """
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            conn = self.reader.connect()
+            self._local.conn = conn
+            with self._lookup_lock:
+                self._lookup_conns.append(conn)
+        try:
+            result = work(conn)
+        except BaseException:
+            self._drop_lookup(conn)
+            raise
+        try:
+            conn.rollback()
+            conn.connection.driver_connection.rollback()  # plain cursors begin outside SQLAlchemy's view
+        except Exception:
+            self._drop_lookup(conn)
+        return result
+
+    def _drop_lookup(self, conn: Connection) -> None:
+        self._local.conn = None
+        with self._lookup_lock:
+            if conn in self._lookup_conns:
+                self._lookup_conns.remove(conn)
+        try:
+            conn.invalidate()
+            conn.close()
+        except Exception:  # noqa: BLE001 - it is being thrown away
+            pass
 
     async def lookup(self, work: Callable[[Connection], T]) -> T:
         """``lookup_sync`` off the event loop (RCPT and DATA reads)."""
@@ -249,6 +283,10 @@ class Database:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        with self._lookup_lock:
+            conns, self._lookup_conns = self._lookup_conns, []
+        for conn in conns:
+            conn.close()
         self.engine.dispose()
         if self.write_lock is not None:
             self.write_lock.close()
