@@ -13,6 +13,8 @@ import os
 import signal
 import sys
 
+import uvloop
+
 from relay.composition import Relay, build  # noqa: F401 - what callers of the service build and run
 from relay import logs
 from relay.config import Settings
@@ -98,6 +100,16 @@ async def serve(settings: Settings, sock=None) -> None:
     await status.close()
 
 
+def run(main) -> None:
+    """Run the relay's coroutine to the end on uvloop's event loop (libuv).
+
+    The relay is many small socket reads and writes plus hand-offs between
+    threads and the loop; uvloop does the loop's share of that in C.
+    """
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
+
+
 def serve_processes(settings: Settings, processes: int) -> None:
     """Several relay processes on one listening address, for more than one core.
 
@@ -116,7 +128,7 @@ def serve_processes(settings: Settings, processes: int) -> None:
             code = 0
             try:
                 _keep_only(socks, socks[number])
-                asyncio.run(serve(settings, sock=socks[number]))
+                run(serve(settings, sock=socks[number]))
             except BaseException:  # noqa: BLE001 - the parent hears of it through the exit code
                 log.exception("relay process %s failed", os.getpid())
                 code = 1
@@ -124,7 +136,7 @@ def serve_processes(settings: Settings, processes: int) -> None:
         children.append(pid)
     try:
         _keep_only(socks, socks[0])
-        asyncio.run(serve(settings, sock=socks[0]))
+        run(serve(settings, sock=socks[0]))
     finally:
         for pid in children:
             try:

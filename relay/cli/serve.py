@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from relay.cli.base import CliError, Context
 
 
@@ -16,7 +14,7 @@ def register(sub) -> None:
 
 def run_serve(args, ctx: Context) -> int:
     from relay.config import _split_host_port
-    from relay.service import serve, serve_processes
+    from relay.service import run, serve, serve_processes
 
     settings = ctx.settings
     if args.listen:
@@ -27,7 +25,7 @@ def run_serve(args, ctx: Context) -> int:
         raise CliError("--processes must be at least 1")
     settings = settings.with_overrides(processes=processes)
     if processes == 1:
-        asyncio.run(serve(settings))
+        run(serve(settings))
     else:
         serve_processes(settings, processes)
     return 0
