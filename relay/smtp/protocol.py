@@ -2,9 +2,10 @@
 
 Three changes to the stock protocol, each for a reason:
 
-* DATA is read by ``DataReader``: bare CR or LF and NUL are refused instead
-  of passed on, and the size, header and line limits answer with the
-  relay's own replies once the client has sent the final dot.
+* DATA is read by ``DataReader``, in blocks rather than line by line: bare
+  CR or LF and NUL are refused instead of passed on, and the size, header
+  and line limits answer with the relay's own replies once the client has
+  sent the final dot.
 * Every reply aiosmtpd writes by itself ("500 Error: bad syntax", "552
   Error: Too much mail data", ...) is translated into the catalogue's
   wording with an enhanced status code; nothing says "Error: (...)".
@@ -21,7 +22,7 @@ from aiosmtpd.smtp import MISSING, SMTP
 
 from relay.smtp.limits import Door
 from relay.smtp import replies
-from relay.smtp.data_reader import DataReader
+from relay.smtp.data_reader import END, DataReader
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,9 @@ class RelaySMTP(SMTP):
         reader = DataReader(self.door.data)
         while self.transport is not None:
             try:
-                chunk = await self._reader.readuntil(b"\r\n")
+                # Up to the next ".<CR><LF>", which the lone dot ends with: one read takes every
+                # line up to it (or all the stream holds), never a byte past the end of the data.
+                chunk = await self._reader.readuntil(END)
             except asyncio.LimitOverrunError as error:
                 chunk = await self._reader.read(error.consumed)
             except asyncio.CancelledError:
