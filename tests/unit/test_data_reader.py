@@ -14,7 +14,9 @@ from relay.smtp.replies import Reply
 LIMITS = DataLimits(max_size=200, max_header=60, max_line=30)
 
 
-def read(stream: bytes, cuts: list[int] = (), limits: DataLimits = LIMITS) -> tuple[bool, Reply | None, bytes | None]:
+def read(
+    stream: bytes, cuts: tuple[int, ...] | list[int] = (), limits: DataLimits = LIMITS
+) -> tuple[bool, Reply | None, bytes | None]:
     """(ended, problem, content) after feeding ``stream`` cut at ``cuts``."""
     reader = DataReader(limits)
     ended, previous = False, 0
