@@ -2,26 +2,31 @@
 
 Three changes to the stock protocol, each for a reason:
 
-* DATA is read by ``DataReader``: bare CR or LF and NUL are refused instead
-  of passed on, and the size, header and line limits answer with the
-  relay's own replies once the client has sent the final dot.
+* DATA is read by ``DataReader``, in blocks rather than line by line: bare
+  CR or LF and NUL are refused instead of passed on, and the size, header
+  and line limits answer with the relay's own replies once the client has
+  sent the final dot.
 * Every reply aiosmtpd writes by itself ("500 Error: bad syntax", "552
   Error: Too much mail data", ...) is translated into the catalogue's
   wording with an enhanced status code; nothing says "Error: (...)".
 * A 421 closes the connection (RFC 5321 4.2.3), and each client address
   may hold only so many connections at once.
+
+And one for speed: a MAIL or RCPT path in its plain form is read by one
+regular expression, others by aiosmtpd's own parser (``plain_path``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
 from aiosmtpd.smtp import MISSING, SMTP
 
 from relay.smtp.limits import Door
 from relay.smtp import replies
-from relay.smtp.data_reader import DataReader
+from relay.smtp.data_reader import END, DataReader
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +47,25 @@ _TRANSLATIONS: tuple[tuple[str, str], ...] = (
     ("555 ", "555 5.5.4 Parameters not recognized"),
     ("500 Error", str(replies.BAD_SYNTAX)),
 )
+
+
+# The plain form of a MAIL or RCPT path: <local@domain> in dot-atoms, then parameters or nothing.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_DOT_ATOM = rf"{_ATOM}(?:\.{_ATOM})*"
+_PLAIN_PATH_RE = re.compile(rf"[ \t]*<({_DOT_ATOM}@{_DOT_ATOM})>(?:[ \t]+([^ \t(].*))?", re.DOTALL)
+
+
+def plain_path(arg: str) -> tuple[str, str] | None:
+    """(address, parameters) of a path in its plain form, as aiosmtpd's parser reads it; None otherwise.
+
+    aiosmtpd reads every path with the full RFC 5322 address parser (about
+    0.1 ms a call); nearly all paths are this simple. The others (quoted
+    local parts, comments, domain literals, UTF-8) still go to that parser.
+    """
+    match = _PLAIN_PATH_RE.fullmatch(arg)
+    if match is None:
+        return None
+    return match[1], match[2] or ""
 
 
 def translate(status: str, max_size: int) -> str:
@@ -84,6 +108,12 @@ class RelaySMTP(SMTP):
         finally:
             self.door.connections.close(key)
 
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        plain = plain_path(arg) if arg else None
+        if plain is None or (self.local_part_limit and len(plain[0].rpartition("@")[0]) > self.local_part_limit):
+            return super()._getaddr(arg)
+        return plain
+
     async def smtp_MAIL(self, arg):
         if await self._refuse_argument(arg, "FROM:", recipient=False):
             return
@@ -118,7 +148,9 @@ class RelaySMTP(SMTP):
         reader = DataReader(self.door.data)
         while self.transport is not None:
             try:
-                chunk = await self._reader.readuntil(b"\r\n")
+                # Up to the next ".<CR><LF>", which the lone dot ends with: one read takes every
+                # line up to it (or all the stream holds), never a byte past the end of the data.
+                chunk = await self._reader.readuntil(END)
             except asyncio.LimitOverrunError as error:
                 chunk = await self._reader.read(error.consumed)
             except asyncio.CancelledError:

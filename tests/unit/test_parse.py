@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import email.policy
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from relay.intake.parse import html_to_text, inspect
+from relay.intake.parse import html_to_text, inspect, simple_mailbox
 from relay.model import Attachment
 
 
@@ -275,3 +277,60 @@ def test_inspect_and_header_problems_never_raise_on_mangled_mail(data: st.DataOb
     result = inspect(bytes(raw))
     assert result.size == len(raw)
     assert isinstance(inspect(bytes(raw)).header_problems, tuple)
+
+
+# The From header's plainest forms are read without the header registry; whenever that
+# shortcut answers, it must say exactly what the registry says, with no defect.
+_FROM_PIECES = [
+    '"', "\\", "<", ">", "@", ",", ";", ":", ".", " ", "\t", "(", ")", "[", "]", "'", "!", "#", "-", "_",
+    "=?utf-8?q?a=2Cb?=", "=?", "?=", "Jo", "Kim", "x.org", "a", "b", "\udce9", "jo@x.org", "<a@b>", '"Jo Kim"',
+]  # fmt: skip
+
+
+def _registry_mailboxes(value: str) -> tuple[list[tuple[str, str]], bool]:
+    header = email.policy.default.header_factory("From", value)
+    return [(a.display_name, a.addr_spec) for a in header.addresses], not header.defects
+
+
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ('"Jo Kim" <jo.kim@school.example.net>', ("Jo Kim", "jo.kim@school.example.net")),
+        ("Jo   Kim <jo@example.org>", ("Jo Kim", "jo@example.org")),
+        ('"Jo  Kim"<jo@example.org> ', ("Jo  Kim", "jo@example.org")),
+        (" jo@example.org", ("", "jo@example.org")),
+        ("<jo@example.org>", ("", "jo@example.org")),
+        ("=?utf-8?q?Jo?= <jo@example.org>", None),  # encoded word
+        ("Jo K. Kim <jo@example.org>", None),  # obsolete phrase
+        ("jo@example.org (Jo)", None),  # comment
+        ("a@example.org, b@example.org", None),
+        ('"Jo \\" Kim" <jo@example.org>', None),  # escape
+        ("jo..kim@example.org", None),
+        ("friends: jo@example.org;", None),
+    ],
+)  # fmt: skip
+def test_simple_mailbox_forms(value: str, expected: tuple[str, str] | None) -> None:
+    assert simple_mailbox(value) == expected
+    if expected is not None:
+        assert _registry_mailboxes(value) == ([expected], True)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(_FROM_PIECES), max_size=12))
+def test_simple_mailbox_agrees_with_the_header_registry(pieces: list[str]) -> None:
+    value = "".join(pieces)
+    simple = simple_mailbox(value)
+    if simple is not None:
+        assert _registry_mailboxes(value) == ([simple], True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_FROM_PIECES), min_size=1, max_size=12))
+def test_from_fields_are_read_the_same_on_either_path(pieces: list[str]) -> None:
+    value = "".join(pieces)
+    result = inspect(f"From: {value}\r\nSubject: hi\r\n\r\nHello\r\n".encode("utf-8", "surrogateescape"))
+    simple = simple_mailbox(value.strip())
+    if simple is not None:
+        assert (result.from_name, result.from_address) == (simple[0], simple[1].lower())
+        assert "From header could not be parsed cleanly" not in result.problems
+        assert not any(p.startswith("From header") for p in result.header_problems)
