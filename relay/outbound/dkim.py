@@ -72,6 +72,8 @@ def relaxed_body(body: bytes) -> bytes:
 _TRAILING_WSP = re.compile(b"[\t ]+\r\n")
 _WSP_RUN = re.compile(b"\t[\t ]*| [\t ]+")  # a run of WSP that is not already one space
 _RELAXED = canonicalization.CanonicalizationPolicy.from_c_value(b"relaxed/relaxed")
+_HEADER_END = re.compile(b"\r?\n\r?\n")  # the end of a header line and the blank line after it
+_LINE_END = re.compile(b"\r?\n")
 
 
 class _OpenSSLDKIM(dkim.DKIM):
@@ -90,6 +92,23 @@ class _OpenSSLDKIM(dkim.DKIM):
     def __init__(self, message: bytes, key: rsa.RSAPrivateKey, linesep: bytes):
         super().__init__(message, signature_algorithm=b"rsa-sha256", linesep=linesep)
         self._key = key
+
+    def set_message(self, message: bytes) -> None:
+        """dkimpy's ``rfc822_parse``, with the body cut off first at the blank line.
+
+        dkimpy splits the whole message into lines to find the headers and
+        joins the body's lines again with CRLF: for a 64 KB copy that was a
+        twelfth of its CPU. Here only the header block is split; a body
+        already in CRLF is taken as it is, any other has its line ends made
+        CRLF, as dkimpy's join does. A test holds both parses equal.
+        """
+        end = _HEADER_END.search(message) if message and message[:1] not in b"\r\n" else None
+        if end is None:
+            super().set_message(message)
+            return
+        super().set_message(message[:end.start()])
+        body = message[end.end():]
+        self.body = body if body.count(b"\n") == body.count(b"\r\n") else _LINE_END.sub(b"\r\n", body)
 
     def sign_relaxed(self, selector: bytes, domain: bytes, include_headers: Sequence[bytes],
                      timestamp: int) -> bytes:

@@ -14,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from relay.auth.dkim_verify import PASS, verify_signatures
-from relay.outbound.dkim import Signer, generate_key, public_txt_record, public_txt_value, relaxed_body
+from relay.outbound.dkim import (Signer, _OpenSSLDKIM, generate_key, public_txt_record, public_txt_value,
+                                 relaxed_body)
 from tests.fixtures.dns import FakeDns, weak_rsa_pem
 
 DOMAIN, SELECTOR = "mentor.example.org", "relay2025"
@@ -172,3 +173,18 @@ def test_opendkim_verifies_our_signature(signer: Signer, key: bytes, tmp_path: P
     assert opendkim_verdict(signer.sign(message), key, tmp_path) == "pass"
     tampered = signer.sign(message).replace(b"Hello,", b"Hullo,")
     assert opendkim_verdict(tampered, key, tmp_path) == "fail"
+
+
+@given(st.lists(st.sampled_from([b"Subject: hi", b"From: a@b.example", b" folded", b"\tmore", b"", b"\r\n", b"\n",
+                                 b"\r", b"body text", b"X: y\r\n", b"From me", b"bad line", b"."]), max_size=30))
+def test_the_header_split_is_dkimpys(parts: list[bytes]) -> None:
+    """Cutting the body off at the blank line first parses every message as dkimpy's line-by-line parse does."""
+    message = b"\r\n".join(parts[: len(parts) // 2]) + b"".join(parts[len(parts) // 2:])
+    try:
+        expected = dkim.rfc822_parse(message) if message else ([], "")
+    except Exception as error:  # noqa: BLE001 - dkimpy refuses some (MessageFormatError, or IndexError on a fold first)
+        with pytest.raises(type(error)):
+            _OpenSSLDKIM(message, None, b"\r\n")
+        return
+    ours = _OpenSSLDKIM(message, None, b"\r\n")
+    assert (ours.headers, ours.body) == expected
