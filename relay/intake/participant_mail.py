@@ -11,7 +11,6 @@ and one delivery per recipient are committed in one transaction before the
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
@@ -31,7 +30,7 @@ from relay.policy.rules import sender_authentication
 from relay.smtp import replies
 from relay.smtp.replies import Reply
 from relay.store import directory, lookups, messages
-from relay.store.tables import Participant
+from relay.store.rows import connection_of
 
 
 # answer(session, recipient, now) queues the kind automatic answer to a former partner.
@@ -218,8 +217,9 @@ class StoreMessage:
         first = txn.recipients[0]
         action = verdict.action
         pairing_id, circle_id = self.where(first)
+        rows = connection_of(session)  # the row writes below go straight to its cursor
         message_id = messages.insert_message(
-            session,
+            rows,
             program_id=first.sender.program_id,
             kind=self.kind,
             sender_id=first.sender.id,
@@ -240,11 +240,11 @@ class StoreMessage:
             verdict=action.value,
             urgent=verdict.urgent,
         )
-        messages.insert_findings(session, message_id, verdict.findings)
+        messages.insert_findings(rows, message_id, verdict.findings)
         delivery_ids: tuple[int, ...] = ()
         if action is not model.Action.REJECT and self.copies:
             delivery_status = "held" if action is model.Action.HOLD else "queued"
-            rows = [
+            copies = [
                 dict(
                     message_id=message_id,
                     recipient_id=r.recipient.id,
@@ -258,7 +258,7 @@ class StoreMessage:
                 )
                 for r, masked_id in self.copies
             ]
-            delivery_ids = tuple(messages.insert_deliveries(session, rows))
+            delivery_ids = tuple(messages.insert_deliveries(rows, copies))
         self._learn_display_name(session, first.sender)
         stored = model.StoredMessage(
             id=message_id,

@@ -38,23 +38,28 @@ def _dialect(db: Any) -> str:
     return (db.dialect if isinstance(db, Connection) else db.get_bind().dialect).name
 
 
+_CLAIM = """
+    UPDATE delivery SET status = 'sending', lease_until = :until, claimed_by = :worker
+    WHERE id IN (SELECT id FROM delivery
+                 WHERE (status IN {waiting} AND next_attempt_at <= :now)
+                    OR (status = 'sending' AND lease_until < :now)
+                 ORDER BY next_attempt_at LIMIT :limit{lock})
+    RETURNING id, next_attempt_at
+"""
+_CLAIM_TYPES = {"now": DELIVERY.c.next_attempt_at, "until": DELIVERY.c.lease_until}
+# PostgreSQL: several relays share one queue, and each skips the rows another is claiming.
+_CLAIMS = {"postgresql": Statement(_CLAIM.format(waiting=WAITING, lock=" FOR UPDATE SKIP LOCKED"), _CLAIM_TYPES),
+           "sqlite": Statement(_CLAIM.format(waiting=WAITING, lock=""), _CLAIM_TYPES)}
+
+
 def claim_due(session: Any, now: datetime, worker: str, limit: int, lease: timedelta = LEASE) -> list[int]:
-    """Take up to ``limit`` due deliveries for this worker; the oldest first."""
-    due = or_(
-        and_(DELIVERY.c.status.in_(WAITING), DELIVERY.c.next_attempt_at <= now),
-        and_(DELIVERY.c.status == "sending", DELIVERY.c.lease_until < now),
-    )
-    query = sa_select(DELIVERY.c.id).where(due).order_by(DELIVERY.c.next_attempt_at).limit(limit)
-    if _dialect(session) == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    ids = [row.id for row in session.execute(query)]
-    if ids:
-        session.execute(
-            update(DELIVERY)
-            .where(DELIVERY.c.id.in_(ids))
-            .values(status="sending", lease_until=now + lease, claimed_by=worker)
-        )
-    return ids
+    """Take up to ``limit`` due deliveries for this worker; the oldest first.
+
+    One plain statement: the outbound worker claims several times a second under load.
+    """
+    claim = _CLAIMS["postgresql" if _dialect(session) == "postgresql" else "sqlite"]
+    claimed = claim.rows(session, now=now, until=now + lease, worker=worker, limit=limit)
+    return [row[0] for row in sorted(claimed, key=lambda row: (row[1], row[0]))]
 
 
 @dataclass(frozen=True)
