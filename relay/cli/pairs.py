@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from relay.addresses import validate_mailbox
-from relay.cli import closing, roster
+from relay.cli import bulk, closing, roster
 from relay.cli.base import CliError, Context, emit, stderr, table, when
 from relay.store import directory
 from relay.store.tables import Participant, Program
@@ -120,16 +120,10 @@ def plan_pairs(session, couples: list, problems: list) -> list:
 
 
 def run_pair_csv(args, ctx: Context) -> int:
-    from relay.cli.participants import read_file
-
     settings = ctx.settings
-    try:
-        rows = roster.read_rows(read_file(args.csv), roster.PAIR_COLUMNS)
-    except roster.RosterError as error:
-        raise CliError(f"{args.csv}: {error}") from None
-    checked = [roster.check_couple(row, settings.domain, args.program or settings.program) for row in rows]
-    problems = [c for c in checked if isinstance(c, roster.Problem)]
-    couples = [c for c in checked if isinstance(c, roster.Couple)]
+    program = args.program or settings.program
+    rows, problems, couples = bulk.checked_rows(
+        args.csv, roster.PAIR_COLUMNS, lambda row: roster.check_couple(row, settings.domain, program))
     now = ctx.clock.now()
     welcome = _welcome(ctx, args)
 
@@ -149,9 +143,7 @@ def run_pair_csv(args, ctx: Context) -> int:
 
     made, unchanged, welcomes = (ctx.dry_run if args.dry_run or problems else ctx.run)(work)
     if problems:
-        for problem in sorted(problems, key=lambda p: p.line):
-            stderr(f"{args.csv}: {problem}")
-        raise CliError(f"nothing paired: {len(problems)} of {len(rows)} rows need fixing (see above)")
+        bulk.refuse(args.csv, problems, rows, "nothing paired")
     if args.dry_run:
         made = [{k: v for k, v in row.items() if k != "id"} for row in made]
         summary = f"would pair {len(made)}, {unchanged} unchanged; dry run, nothing was written or sent"

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 
 from relay import model
 from relay.addresses import validate_mailbox
-from relay.cli import roster, safeguarding
+from relay.cli import bulk, roster, safeguarding
 from relay.cli.base import CliError, Context, emit, stderr, table
 from relay.store import directory
 
@@ -102,15 +101,6 @@ def run_add(args, ctx: Context) -> int:
     return 0
 
 
-def read_file(path: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise CliError(f"no such file: {path}") from None
-    except (IsADirectoryError, PermissionError) as error:
-        raise CliError(f"cannot read {path}: {error.strerror}") from None
-
-
 def plan_import(session, people: list, problems: list):
     """(to create by program, unchanged count); adds a Problem for each row that cannot be taken."""
     programs, taken_emails, taken_handles = {}, {}, {}
@@ -156,14 +146,9 @@ def plan_import(session, people: list, problems: list):
 
 def run_import(args, ctx: Context) -> int:
     settings = ctx.settings
-    try:
-        rows = roster.read_rows(read_file(args.file), roster.PARTICIPANT_COLUMNS)
-    except roster.RosterError as error:
-        raise CliError(f"{args.file}: {error}") from None
     default_program = args.program or settings.program
-    checked = [roster.check_person(row, settings.domain, default_program) for row in rows]
-    problems = [c for c in checked if isinstance(c, roster.Problem)]
-    people = [c for c in checked if isinstance(c, roster.Person)]
+    rows, problems, people = bulk.checked_rows(
+        args.file, roster.PARTICIPANT_COLUMNS, lambda row: roster.check_person(row, settings.domain, default_program))
     now = ctx.clock.now()
     mail = safeguarding.mailer(ctx) if any(p.guardian_email for p in people) else None
 
@@ -184,9 +169,7 @@ def run_import(args, ctx: Context) -> int:
 
     created, unchanged = (ctx.dry_run if args.dry_run or problems else ctx.run)(work)
     if problems:
-        for problem in sorted(problems, key=lambda p: p.line):
-            stderr(f"{args.file}: {problem}")
-        raise CliError(f"nothing imported: {len(problems)} of {len(rows)} rows need fixing (see above)")
+        bulk.refuse(args.file, problems, rows, "nothing imported")
     report_import(args, created, unchanged)
     return 0
 
