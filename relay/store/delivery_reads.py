@@ -18,8 +18,7 @@ from typing import Iterable
 
 from sqlalchemy.engine import Connection
 
-from relay.clock import as_utc
-from relay.store.rows import Statement
+from relay.store.rows import Statement, as_bytes, moment
 
 
 @dataclass(frozen=True)
@@ -79,11 +78,6 @@ class Sides:
     circle: CircleRow | None
 
 
-def moment(value) -> datetime:
-    """A stored time as aware UTC: PostgreSQL gives datetimes, SQLite gives ISO text."""
-    return as_utc(value if isinstance(value, datetime) else datetime.fromisoformat(str(value)))
-
-
 _DELIVERY_SQL = ("d.id, d.kind, d.rcpt_email, d.attempts, d.expires_at, d.null_sender, d.content, d.message_id, "
                  "d.recipient_id, d.masked_message_id, d.intent")
 # The message's raw only for a copy masked at send time: a stored or rendered notice does not need it.
@@ -123,7 +117,7 @@ _NAMES = Statement(
 def _delivery(row: tuple) -> DeliveryRow:
     did, kind, rcpt, attempts, expires_at, null_sender, content, message_id, recipient_id, masked, intent = row
     return DeliveryRow(id=did, kind=kind, rcpt_email=rcpt, attempts=int(attempts), expires_at=moment(expires_at),
-                       null_sender=bool(null_sender), content=_bytes(content), message_id=message_id,
+                       null_sender=bool(null_sender), content=as_bytes(content), message_id=message_id,
                        recipient_id=recipient_id, masked_message_id=masked, intent=intent)
 
 
@@ -133,7 +127,7 @@ def _message(row: tuple) -> MessageRow | None:
         return None
     return MessageRow(id=mid, program_id=program_id, sender_id=sender_id, circle_id=circle_id,
                       received_at=moment(received_at), in_reply_to=in_reply_to or "", references=references or "",
-                      raw=_bytes(raw))
+                      raw=as_bytes(raw))
 
 
 def _sides(row: tuple) -> Sides:
@@ -147,10 +141,6 @@ def _sides(row: tuple) -> Sides:
 
 def _person(columns: tuple) -> Person | None:
     return Person(*columns) if columns[0] is not None else None
-
-
-def _bytes(value) -> bytes | None:
-    return bytes(value) if value is not None and not isinstance(value, bytes) else value
 
 
 def delivery(conn: Connection, delivery_id: int) -> DeliveryRow | None:

@@ -11,14 +11,12 @@ column names are those of ``relay.store.tables`` (a test runs every one).
 
 from __future__ import annotations
 
-from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
 from relay import model
 from relay.addresses import normalise
-from relay.clock import as_utc
-from relay.store.rows import Statement
+from relay.store.rows import Statement, moment
 
 OPEN = ("active", "closing")
 
@@ -27,15 +25,8 @@ def person(row) -> model.Participant:
     pid, program_id, email, alias, handle, role, status, premoderate, tz, display_name, away_until = row
     return model.Participant(
         id=pid, program_id=program_id, email=email, alias=alias, handle=handle, role=model.Role(role), status=status,
-        premoderate=bool(premoderate), timezone=tz, display_name=display_name, away_until=_moment(away_until),
+        premoderate=bool(premoderate), timezone=tz, display_name=display_name, away_until=moment(away_until),
     )
-
-
-def _moment(value) -> datetime | None:
-    """A stored time as aware UTC: PostgreSQL gives datetimes, SQLite gives ISO text."""
-    if value is None or isinstance(value, datetime):
-        return as_utc(value) if value is not None else None
-    return as_utc(datetime.fromisoformat(str(value)))
 
 
 _PERSON_SQL = ("id, program_id, email, alias, handle, role, status, premoderate, timezone, display_name, "

@@ -1,4 +1,4 @@
-"""Row writes on the driver's own cursor, bound exactly as SQLAlchemy's column types bind them.
+"""Plain SQL on the driver's own cursor, bound exactly as SQLAlchemy's column types bind them.
 
 Every accepted message writes its row, its findings and its deliveries, and
 every copy sent writes an attempt and moves its delivery on. Built and run
@@ -8,7 +8,9 @@ statement is written once per dialect and set of columns; values go
 through the bind processors of the columns' own types (so a time is stored
 as the Core would store it), and Python-side column defaults fill the
 columns not given, so the rows are the ones ``insert(table).values(...)``
-writes. A test holds the two byte-equal on both backends.
+writes. A test holds the two byte-equal on both backends. The hot-path
+reads (``lookups``, ``delivery_reads``) use the same statements, and
+``moment`` and ``as_bytes`` turn what each driver returns into one shape.
 """
 
 from __future__ import annotations
@@ -16,8 +18,12 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Iterable, Sequence
 
+from datetime import datetime
+
 from sqlalchemy import Column, Table
 from sqlalchemy.engine import Connection, Dialect
+
+from relay.clock import as_utc
 
 Processor = Callable[[Any], Any] | None
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")  # :name, not a ::cast
@@ -29,6 +35,18 @@ def connection_of(db: Any) -> Connection:
         return db
     db.flush()
     return db.connection()
+
+
+def moment(value) -> datetime | None:
+    """A stored time as aware UTC: PostgreSQL gives datetimes, SQLite gives ISO text."""
+    if value is None:
+        return None
+    return as_utc(value if isinstance(value, datetime) else datetime.fromisoformat(str(value)))
+
+
+def as_bytes(value) -> bytes | None:
+    """A stored blob as bytes, whatever buffer the driver hands back."""
+    return bytes(value) if value is not None and not isinstance(value, bytes) else value
 
 
 def _marker(dialect: Dialect) -> str:
