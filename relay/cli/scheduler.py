@@ -77,7 +77,8 @@ def _rehearse(session, scheduler, at: datetime, templates) -> dict:
     from sqlalchemy import func
     from sqlmodel import select
 
-    from relay.notices import render_intent
+    from relay.outbound.content import copy_bytes
+    from relay.outbound.jobs import job_of
     from relay.store.tables import Delivery, Job, Participant
 
     before = session.exec(select(func.max(Delivery.id))).one() or 0
@@ -99,7 +100,7 @@ def _rehearse(session, scheduler, at: datetime, templates) -> dict:
     queued = session.exec(select(Delivery).where(Delivery.id > before).order_by(Delivery.id)).all()
     for delivery in queued:
         person = session.get(Participant, delivery.recipient_id) if delivery.recipient_id else None
-        data = delivery.content or (render_intent(templates, delivery.intent) if delivery.intent else b"")
+        data = copy_bytes(job_of(delivery), templates) or b""  # what a tick queues is notices: stored or an intent
         subject = BytesHeaderParser(policy=default_policy).parsebytes(data).get("Subject", "")
         lines.append(f"{delivery.kind} to {person.handle if person else 'staff'}: {str(subject)!r}")
     return {"lines": lines, "jobs": ran, "mail": len(queued)}

@@ -1,4 +1,4 @@
-"""The bytes a delivery carries, before signing: one answer for the sender, the exports and relayctl.
+"""The bytes a delivery carries, before signing: one answer for the outbound worker, the exports and relayctl.
 
 Three kinds of delivery: relay-written messages stored ready to send
 (transcripts, guardians' copies), notices stored as an intent and rendered
