@@ -1,4 +1,4 @@
-"""Optional CPU profile of the relay under the benchmark's load: a py-spy flamegraph and a text summary.
+"""Optional CPU profile of the relay under the benchmark's load: a py-spy flamegraph, a text summary and the raw stacks.
 
 Samples only the thread holding the GIL (py-spy --gil), so the figures are
 where the Python CPU goes, not where threads wait on locks or fsync.
@@ -55,8 +55,7 @@ class Profiler:
             return "py-spy wrote nothing (is ptrace allowed here?)"
         stacks = raw.read_bytes().decode(errors="replace").split("\n")  # a frame may hold a stray "\r"
         Path(f"{self.prefix}.txt").write_text(title + "\n\n" + summarise(stacks))
-        raw.unlink()
-        return f"profile: {self.prefix}.svg, summary {self.prefix}.txt"
+        return f"profile: {self.prefix}.svg, summary {self.prefix}.txt, collapsed stacks {self.prefix}.raw"
 
 
 def frames(stack: str) -> list[tuple[str, str]]:
