@@ -73,7 +73,7 @@ class Relay:
     scheduler: Scheduler
     templates: Any
     policies: PolicySet
-    cpu: concurrent.futures.Executor  # parsing and the policy: never the database's threads
+    cpu: concurrent.futures.Executor  # parsing and the policy of a large message (relay.cpu): never the database's threads
     # Set by ``relay.service.start`` while the relay runs:
     server: asyncio.AbstractServer | None = None
     handler: Any = None  # relay.smtp.handler.RelayHandler

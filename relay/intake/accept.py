@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Awaitable, Callable, Protocol
 
+from relay import cpu
 from relay.clock import SystemClock
 from relay.intake.classify import Target, classify
 from relay.intake.parse import inspect
@@ -99,7 +100,7 @@ class Intake:
         self.max_recipients = max_recipients
         self.door = door or Door()
         self.now = now
-        self.cpu = cpu  # parsing is CPU work: its own executor, never the database's threads
+        self.cpu = cpu  # parsing a large message is CPU work: its own executor, never the database's threads
 
     async def rcpt(self, txn: Transaction, address: str) -> Reply:
         if self.door.failures.exceeded(txn.peer, self.now()):
@@ -150,7 +151,7 @@ class Intake:
             return replies.NO_VALID_RECIPIENTS
         try:
             # The one parse of this message: every later stage reads this value.
-            inspection = await asyncio.get_running_loop().run_in_executor(self.cpu, inspect, raw)
+            inspection = await cpu.run(self.cpu, len(raw), inspect, raw)
         except Exception:
             log.exception("could not read a %s message from %s", txn.kind, txn.peer)
             return replies.TEMPORARY_FAILURE

@@ -10,14 +10,13 @@ and one delivery per recipient are committed in one transaction before the
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Callable
 
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from relay import model
+from relay import cpu, model
 from relay.addresses import normalise
 from relay.intake.accept import Transaction
 from relay.intake.classify import Target
@@ -127,10 +126,10 @@ async def judge(ctx: IntakeContext, inspection, policy_ctx, policy, findings: li
     the table like any other; a failed check that refuses answers with the
     check's own reply (550 5.7.2x) and nothing is stored.
     """
-    # The rules are CPU work (phone matching on a long text takes a while): off the event loop,
-    # on the CPU executor, so they never wait behind the store's threads.
-    loop = asyncio.get_running_loop()
-    found = list((await loop.run_in_executor(ctx.cpu, evaluate, inspection, policy_ctx, policy)).findings) + findings
+    # The rules are CPU work (phone matching on a long text takes a while): a long text goes to
+    # the CPU executor, so it never waits behind the store's threads nor stalls the loop.
+    size = sum(map(len, inspection.texts)) + sum(map(len, inspection.htmls))
+    found = list((await cpu.run(ctx.cpu, size, evaluate, inspection, policy_ctx, policy)).findings) + findings
     refused = sender_authentication.refusal(found, policy_ctx)
     if refused is not None:
         return Reply(refused.code, refused.enhanced, refused.text)
