@@ -7,7 +7,10 @@ parse of a 4 KB message (0.2 ms of CPU) waited a median of 12 ms for its
 thread, and so did its policy verdict (0.4 ms). Work on a large input
 (long texts, where the policy's scans and the masking take milliseconds)
 still goes to the executor, so one big message cannot stall the other
-sessions.
+sessions. Only pure-Python work belongs here: a call that releases the
+GIL (OpenSSL signing, hashing a large buffer) made on the loop leaves the
+loop waiting up to a switch interval (5 ms) to take the GIL back from a
+busy thread, so the outbound worker signs on its own threads.
 """
 
 from __future__ import annotations

@@ -153,9 +153,9 @@ class Signer:
     """Signs messages for one domain and selector; immutable and thread-safe.
 
     Signing is CPU work (about a quarter of a millisecond for RSA-2048, more
-    for canonicalising the message): the outbound worker signs a large copy
-    on its own CPU executor (a small one on the loop, see ``relay.cpu``),
-    never on the store's threads.
+    for canonicalising the message): the outbound worker runs it on its own
+    CPU executor, never on the event loop (OpenSSL releases the GIL while it
+    signs, and the loop would wait to take it back) or the store's threads.
     """
 
     def __init__(self, private_pem: bytes, selector: str, domain: str,

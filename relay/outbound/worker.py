@@ -31,7 +31,7 @@ from typing import Any, Callable, Sequence
 
 from jinja2 import Environment
 
-from relay import cpu, notices
+from relay import notices
 from relay.clock import Clock
 from relay.addresses import make_bounce_local_part
 from relay.metrics import Metrics
@@ -215,8 +215,9 @@ class OutboundWorker:
             self._holding.discard(delivery_id)
 
     async def _deliver(self, job: OutboundJob) -> None:
-        size = len(job.raw or job.content or b"")  # a large copy is masked and signed on the CPU threads
-        data = await cpu.run(self._cpu, size, self.prepare, job)
+        # Always on the CPU threads, however small: signing releases the GIL (OpenSSL), and the
+        # loop would then wait up to a switch interval (5 ms) to take it back from a busy thread.
+        data = await asyncio.get_running_loop().run_in_executor(self._cpu, self.prepare, job)
         async with self._slots:  # one sending slot per smarthost connection
             started = time.monotonic()
             sent = await self.transport.send(self.envelope_sender(job), job.rcpt, data)
