@@ -46,7 +46,8 @@ class ParticipantRoute:
 
     async def check_rcpt(self, txn: Transaction, target: Target) -> Reply:
         ended_ok = self.answer_ended is not None
-        outcome = await self.ctx.db.lookup(lambda c: _resolve(c, txn.mail_from, target.local, ended_ok))
+        bound = self.ctx.policies.count_bound
+        outcome = await self.ctx.db.lookup(lambda c: _resolve(c, txn.mail_from, target.local, bound, ended_ok))
         if isinstance(outcome, Reply):
             return outcome
         if txn.recipients and txn.recipients[0].sender.program_id != outcome.sender.program_id:
@@ -70,7 +71,8 @@ class ParticipantRoute:
             return refusal
         recipients = tuple(r.recipient for r in txn.recipients)
         pairing_id = txn.recipients[0].pairing_id
-        snap = first.facts or await ctx.db.lookup(lambda c: lookups.pairing_facts(c, sender, pairing_id))
+        snap = first.facts or await ctx.db.lookup(
+            lambda c: lookups.pairing_facts(c, sender, pairing_id, ctx.policies.count_bound))
         policy = ctx.policies.for_program(snap.program_name)
         policy_ctx = policy_context(snap, sender, recipients, ctx.domain, auth)
         verdict = await judge(ctx, inspection, policy_ctx, policy, extra_findings)
@@ -148,7 +150,7 @@ async def store_and_answer(ctx: IntakeContext, store: "StoreMessage") -> Reply:
     return replies.held(reference) if verdict.action is model.Action.HOLD else replies.queued(reference)
 
 
-def _resolve(conn: Connection, mail_from: str, local: str, ended_ok: bool = False) -> PairRecipient | Reply:
+def _resolve(conn: Connection, mail_from: str, local: str, count_up_to: int, ended_ok: bool = False) -> PairRecipient | Reply:
     if not lookups.is_enrolled(conn, mail_from):
         return replies.NOT_ENROLLED
     recipient = lookups.by_alias(conn, local)
@@ -160,7 +162,8 @@ def _resolve(conn: Connection, mail_from: str, local: str, ended_ok: bool = Fals
     pairing_id = lookups.pairing_between(conn, sender.id, recipient.id, lookups.OPEN)
     if pairing_id is not None:
         # What the policy will ask at DATA, read now in the same transaction: one trip to the store.
-        return PairRecipient(recipient, sender, pairing_id, facts=lookups.pairing_facts(conn, sender, pairing_id))
+        facts = lookups.pairing_facts(conn, sender, pairing_id, count_up_to)
+        return PairRecipient(recipient, sender, pairing_id, facts=facts)
     if ended_ok:
         ended = lookups.pairing_between(conn, sender.id, recipient.id, ("closed",))
         if ended is not None:

@@ -46,6 +46,16 @@ class PolicySet:
     default: Policy = Policy()
     programs: tuple[tuple[str, Policy], ...] = ()
 
+    @property
+    def count_bound(self) -> int:
+        """How far a pairing's messages are worth counting: one past the largest ``premoderate_first``.
+
+        Pre-moderation only asks "fewer than N?"; counting a long
+        conversation further (up to a thousand rows) at every RCPT cost
+        70 µs for an answer nobody reads.
+        """
+        return 1 + max((p.premoderate_first for p in (self.default, *(p for _, p in self.programs))), default=0)
+
     def for_program(self, program_name: str) -> Policy:
         """The program's policy: its [program.NAME] table laid over [default]."""
         for name, policy in self.programs:

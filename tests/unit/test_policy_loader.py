@@ -87,6 +87,11 @@ def test_program_tables_override_default_key_by_key():
     assert evaluate(Inspection(texts=("ring 07911 123456",)), PolicyContext(), juniors).action is Action.HOLD
 
 
+def test_messages_are_counted_one_past_the_largest_premoderation_of_any_program():
+    assert parse_policy(PROGRAMS, "test.toml").count_bound == 4  # juniors hold their first 3
+    assert parse_policy("").count_bound == 1  # nobody pre-moderates: "none yet?" is all that is asked
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
