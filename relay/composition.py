@@ -42,6 +42,7 @@ from relay.metrics import Metrics
 from relay.moderation.notice import NoticePlanner
 from relay.notices import environment
 from relay.outbound.dkim import Signer
+from relay.flow import InFlow
 from relay.outbound.failure import FailureNotices
 from relay.outbound.message_ids import new_message_id
 from relay.outbound.transports import MaildirTransport, SmarthostTransport, Transport
@@ -74,6 +75,7 @@ class Relay:
     templates: Any
     policies: PolicySet
     cpu: concurrent.futures.Executor  # parsing and the policy of a large message (relay.cpu): never the database's threads
+    inflow: InFlow  # the worker reports its backlog, the SMTP door slows new mail while it grows
     # Set by ``relay.service.start`` while the relay runs:
     server: asyncio.AbstractServer | None = None
     handler: Any = None  # relay.smtp.handler.RelayHandler
@@ -199,10 +201,11 @@ def build(settings: Settings, clock: Clock | None = None, transport: Transport |
         env=templates, domain=domain, secret=secret, policies=policies,
         random_part=lambda: secrets.token_urlsafe(24), new_message_id=lambda: new_message_id(domain, token()),
     )
+    inflow = InFlow(delay=settings.in_flow_delay)
     worker = OutboundWorker(
         db, transport or default_transport(settings), clock, domain, secret, writer=writer,
         signer=Signer(deployment.dkim_key, deployment.selector, domain), concurrency=settings.workers,
-        policies=policies, metrics=metrics, templates=templates,
+        policies=policies, metrics=metrics, templates=templates, inflow=inflow,
         # When a forwarded copy fails for good, its sender is told privately.
         on_final=(FailureNotices(templates, domain, token),),
     )
@@ -244,5 +247,5 @@ def build(settings: Settings, clock: Clock | None = None, transport: Transport |
     return Relay(
         settings=settings, clock=clock, db=db, writer=writer, secret=secret, intake_ctx=ctx, routes=routes,
         worker=worker, scheduler=build_scheduler(db, clock, templates, domain, secret, wake=worker.wake, safe=safe),
-        templates=templates, policies=policies, cpu=cpu,
+        templates=templates, policies=policies, cpu=cpu, inflow=inflow,
     )

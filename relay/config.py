@@ -27,7 +27,7 @@ KNOWN_VARIABLES = frozenset(
     RELAY_TRUSTED_PEERS RELAY_DKIM_SELECTOR RELAY_DKIM_KEY RELAY_TLS_CERT RELAY_TLS_KEY RELAY_MAX_MESSAGE_SIZE
     RELAY_MAX_RECIPIENTS RELAY_MAX_HEADER_SIZE RELAY_MAX_MIME_DEPTH RELAY_MAX_LINE_LENGTH
     RELAY_MAX_CONNECTIONS_PER_PEER RELAY_MAX_FAILED_RECIPIENTS RELAY_MESSAGES_PER_HOUR RELAY_WORKERS
-    RELAY_PROCESSES RELAY_PROGRAM RELAY_METRICS_LISTEN RELAY_LOG_FORMAT
+    RELAY_IN_FLOW_DELAY RELAY_PROCESSES RELAY_PROGRAM RELAY_METRICS_LISTEN RELAY_LOG_FORMAT
     RELAY_TEMPLATES RELAY_TEST_DATABASE_URL""".split()
 )  # the last line: the template folder (relay.notices) and the test suite's database
 DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres")
@@ -66,6 +66,7 @@ class Settings:
     max_failed_recipients: int = 10
     messages_per_hour: int = 60
     workers: int = 8
+    in_flow_delay: float = 1.0  # seconds a new message may wait while delivery lags (relay.flow); 0: never
     processes: int = 1  # relay processes sharing the listening socket
     program: str = "default"
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -164,6 +165,7 @@ def settings_from_mapping(env: Mapping[str, str]) -> Settings:
         max_failed_recipients=_int(get, "RELAY_MAX_FAILED_RECIPIENTS", 10, minimum=1),
         messages_per_hour=_int(get, "RELAY_MESSAGES_PER_HOUR", 60, minimum=1),
         workers=_int(get, "RELAY_WORKERS", 8, minimum=1),
+        in_flow_delay=_seconds(get, "RELAY_IN_FLOW_DELAY", 1.0, maximum=10.0),
         processes=_int(get, "RELAY_PROCESSES", 1, minimum=1),
         program=get("RELAY_PROGRAM", "default"),
         extra={k: v for k, v in env.items() if k.startswith("RELAY_")},
@@ -199,6 +201,17 @@ def _int(get, key: str, default: int, minimum: int) -> int:
         raise ConfigError(f"{key} must be a whole number, not {raw!r}") from None
     if value < minimum:
         raise ConfigError(f"{key} must be at least {minimum}")
+    return value
+
+
+def _seconds(get, key: str, default: float, maximum: float) -> float:
+    raw = get(key, str(default))
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must be a number of seconds, not {raw!r}") from None
+    if not 0 <= value <= maximum:  # also refuses nan
+        raise ConfigError(f"{key} must be between 0 and {maximum:g} seconds")
     return value
 
 

@@ -1,7 +1,8 @@
 """What the relay counts and what the store shows, for Prometheus at ``/metrics`` and for ``/healthz``.
 
 ``Metrics`` holds this process's counters (messages accepted by verdict,
-delivery attempts by result, SMTP replies by code) in a registry of its own;
+delivery attempts by result, SMTP replies by code, messages slowed by the
+in-flow control) in a registry of its own;
 the service builds one and hands it to the intake and the workers, which
 also makes each count write its operator log line. Queue depth, the age of
 the oldest queued delivery, held messages and overdue reminders are read
@@ -50,6 +51,8 @@ class Metrics:
         self.delivery_seconds = Histogram(PREFIX + "delivery_attempt_seconds", "Time taken by one delivery attempt",
                                           buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60), registry=r)
         self.smtp_replies = Counter(PREFIX + "smtp_replies", "SMTP replies sent, by code", ["code"], registry=r)
+        self.in_flow_delays = Counter(PREFIX + "in_flow_delays", "Messages whose MAIL FROM waited for delivery to catch up",
+                                      registry=r)
         self._children: dict[tuple, Any] = {}  # labelled series, looked up once (labels() takes a lock)
 
     def _child(self, counter: Counter, *labels: str):
@@ -73,6 +76,9 @@ class Metrics:
         self.delivery_seconds.observe(outcome.duration_ms / 1000)
         logs.event("delivery", delivery_id=delivery_id, result=outcome.status, code=outcome.code,
                    ms=outcome.duration_ms)
+
+    def in_flow_delayed(self) -> None:
+        self.in_flow_delays.inc()
 
     def smtp_reply(self, status: str) -> None:
         code = status[:3]

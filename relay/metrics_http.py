@@ -113,6 +113,7 @@ async def start_http(relay: Any) -> StatusServer:
     metrics: Metrics = relay.intake_ctx.metrics
     if relay.handler is not None:
         relay.handler.on_reply = metrics.smtp_reply
+        relay.handler.on_delay = metrics.in_flow_delayed
     address = metrics_listen(settings)
     several = settings.processes > 1
     shared = several and address is not None  # only a scrape reads the other processes' counters

@@ -45,7 +45,7 @@ async def start(relay: Relay, listen: bool = True, work: bool = True, sock=None)
         now=relay.clock.now,
         cpu=relay.cpu,
     )
-    relay.handler = RelayHandler(intake)
+    relay.handler = RelayHandler(intake, relay.inflow)
     if listen:
         tls = smtp_server.tls_context(settings.tls_cert, settings.tls_key)
         relay.server = await smtp_server.start(

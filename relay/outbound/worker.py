@@ -33,6 +33,7 @@ from jinja2 import Environment
 
 from relay import notices
 from relay.clock import Clock
+from relay.flow import InFlow
 from relay.addresses import make_bounce_local_part
 from relay.metrics import Metrics
 from relay.outbound.backoff import next_attempt
@@ -73,6 +74,7 @@ class OutboundWorker:
         writer: BatchWriter,
         cpu: concurrent.futures.Executor | None = None,
         templates: Environment | None = None,
+        inflow: InFlow | None = None,
     ) -> None:
         self.db, self.writer, self.transport, self.clock = db, writer, transport, clock
         self.domain, self.secret, self.signer = domain, secret, signer
@@ -91,6 +93,7 @@ class OutboundWorker:
         self._inflight: set[asyncio.Task] = set()
         self.metrics = metrics or Metrics()  # the composition hands in the process's own
         self._holding: set[int] = set()  # claimed here and not yet recorded: the leases to renew
+        self.inflow = inflow  # told the backlog after each claim, so intake slows while delivery lags
 
     def wake(self) -> None:
         self._wake.set()
@@ -149,7 +152,15 @@ class OutboundWorker:
         if free <= 0 or (self._inflight and free < max(1, self.batch // 4)):
             return 0
         now = self.clock.now()
-        ids = await self.writer.submit_rows(lambda c: queue.claim_due(c, now, self.name, free, self.lease))
+        inflow = self.inflow
+
+        def claim(c) -> tuple[list[int], int]:
+            ids = queue.claim_due(c, now, self.name, free, self.lease)
+            return ids, (queue.count_due(c, now, inflow.limit + 1) if inflow is not None else 0)
+
+        ids, backlog = await self.writer.submit_rows(claim)
+        if inflow is not None:
+            inflow.report(backlog)
         if not ids:
             return 0
         self._holding.update(ids)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from relay.addresses import AddressError, validate_mailbox
+from relay.flow import InFlow
 from relay.intake.accept import Intake, Transaction
 from relay.smtp import replies
 
@@ -12,15 +13,19 @@ log = logging.getLogger(__name__)
 
 
 class RelayHandler:
-    def __init__(self, intake: Intake) -> None:
+    def __init__(self, intake: Intake, inflow: InFlow | None = None) -> None:
         self.intake = intake
+        self.inflow = inflow or InFlow(delay=0)  # while delivery lags, MAIL is answered a little later
         self.door = intake.door  # the protocol counts connections and reads DATA within its limits
         self.draining = False
         self.on_reply = lambda status: None  # the service counts replies by code
+        self.on_delay = lambda: None  # and messages the in-flow control slowed
 
     async def handle_MAIL(self, server, session, envelope, address: str, mail_options: list[str]) -> str:
         if self.draining:
             return str(replies.SHUTTING_DOWN)
+        if await self.inflow.admit():
+            self.on_delay()
         if address.strip() == "<>":  # aiosmtpd hands the null sender over as "<>"
             address = ""
         if address:  # the null sender is allowed: bounces arrive with it

@@ -62,6 +62,17 @@ def claim_due(session: Any, now: datetime, worker: str, limit: int, lease: timed
     return [row[0] for row in sorted(claimed, key=lambda row: (row[1], row[0]))]
 
 
+_DUE = Statement(f"""
+    SELECT count(*) FROM (SELECT id FROM delivery WHERE status IN {WAITING} AND next_attempt_at <= :now
+                          LIMIT :up_to) AS due
+""", {"now": DELIVERY.c.next_attempt_at})
+
+
+def count_due(session: Any, now: datetime, up_to: int) -> int:
+    """Due copies nobody has claimed, counted no further than ``up_to`` (the in-flow control asks after each claim)."""
+    return _DUE.first(session, now=now, up_to=up_to)[0]
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What one attempt came to; ``next_attempt_at`` only for deferrals."""

@@ -15,6 +15,7 @@ def test_defaults_are_production_safe():
     assert settings.max_header_size == 64 * 1024
     assert (settings.max_connections_per_peer, settings.max_failed_recipients, settings.messages_per_hour) == (20, 10, 60)
     assert settings.tls_cert is None
+    assert settings.in_flow_delay == 1.0  # as Postfix's in_flow_delay
 
 
 @pytest.mark.parametrize(
@@ -27,6 +28,8 @@ def test_defaults_are_production_safe():
         ({"RELAY_MAX_CONNECTIONS_PER_PEER": "3"}, "max_connections_per_peer", 3),
         ({"RELAY_MAX_FAILED_RECIPIENTS": "5"}, "max_failed_recipients", 5),
         ({"RELAY_MESSAGES_PER_HOUR": "200"}, "messages_per_hour", 200),
+        ({"RELAY_IN_FLOW_DELAY": "0.5"}, "in_flow_delay", 0.5),
+        ({"RELAY_IN_FLOW_DELAY": "0"}, "in_flow_delay", 0.0),
         (
             {"RELAY_SENDER_AUTH": "authres", "RELAY_AUTHSERV_ID": "mx.example.org", "RELAY_TRUSTED_PEERS": "10.0.0.5, ::1"},
             "trusted_peers",
@@ -49,6 +52,9 @@ def test_settings_are_read(env, field, expected):
         ({"RELAY_MAX_LINE_LENGTH": "500"}, "RELAY_MAX_LINE_LENGTH must be at least 1000"),
         ({"RELAY_MESSAGES_PER_HOUR": "lots"}, "RELAY_MESSAGES_PER_HOUR must be a whole number"),
         ({"RELAY_MAX_FAILED_RECIPIENTS": "0"}, "RELAY_MAX_FAILED_RECIPIENTS must be at least 1"),
+        ({"RELAY_IN_FLOW_DELAY": "soon"}, "RELAY_IN_FLOW_DELAY must be a number of seconds, not 'soon'"),
+        ({"RELAY_IN_FLOW_DELAY": "11"}, "RELAY_IN_FLOW_DELAY must be between 0 and 10 seconds"),
+        ({"RELAY_IN_FLOW_DELAY": "nan"}, "RELAY_IN_FLOW_DELAY must be between 0 and 10 seconds"),
     ],
 )
 def test_bad_settings_name_themselves(env, message):
