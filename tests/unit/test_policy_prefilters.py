@@ -16,6 +16,7 @@ from phonenumbers import Leniency, PhoneMetadata, PhoneNumberFormat, PhoneNumber
 
 from relay.model import Inspection, PolicyContext
 from relay.policy.rules import contact_address, contact_email, contact_links, contact_phone, contact_social, words
+from relay.policy import text as text_module
 from relay.policy.text import Source, fold_with_map, original_span, run_start
 
 FRAGMENTS = [
@@ -316,3 +317,39 @@ def test_no_other_character_matches_an_ascii_letter_case_insensitively():
         if re.fullmatch("[a-z]", chr(c), re.IGNORECASE) and Source("t", chr(c)).key == chr(c)
     ]  # fmt: skip
     assert others == []
+
+
+ASCII_TEXTS = st.lists(st.sampled_from([f for f in FRAGMENTS if f.isascii()]), max_size=40).map("".join) | st.text(
+    st.characters(max_codepoint=127), max_size=80
+)
+PREFIXES = st.sampled_from(["", "f", "fuck", "sn", "snap", "my", "ig", "a", "d", "don", "_", "1", "\t"]) | st.text(max_size=3)
+
+
+@CHECKS
+@given(TEXTS | ASCII_TEXTS, PREFIXES.filter(lambda prefix: " " not in prefix))
+@example("don't fucking snap", "fuck")
+@example("", "")
+def test_a_word_prefix_is_found_just_where_some_word_starts_with_it(text, prefix):
+    source = Source("text", text)
+    assert source.has_folded_word_starting(prefix) == any(w.startswith(prefix) for w in source.folded_words)
+    assert (f" {prefix}" in source.spaced_key_words) == any(w.startswith(prefix) for w in source.key_words)
+
+
+def test_no_social_cue_word_starts_another():
+    cues = contact_social._CUE_WORDS
+    assert [(a, b) for a in cues for b in cues if a != b and b.startswith(a)] == []
+
+
+@CHECKS
+@given(TEXTS | ASCII_TEXTS)
+@example("SNAPchat and İnsta, my username, ig")
+def test_the_social_cue_words_found_at_word_starts_are_every_cue_word_a_word_starts_with(text):
+    source = Source("text", text)
+    present = {cue for cue in contact_social._CUE_WORDS if any(w.startswith(cue) for w in source.key_words)}
+    assert set(contact_social._CUE_STARTS.findall(source.spaced_key_words)) == present
+
+
+@CHECKS
+@given(ASCII_TEXTS)
+def test_an_ascii_key_is_the_translated_text(text):
+    assert Source("text", text).key == text.translate(text_module._KEY)
