@@ -39,6 +39,22 @@ _DIGIT_MASK = str.maketrans({chr(c): "0" if chr(c).isdigit() else " " for c in r
 # ASCII letters in lower case and every other character than a word character as a space: the key, split into words.
 _ASCII_WORD_KEY = str.maketrans({chr(c): chr(c).lower() if _PLAIN_WORD.match(chr(c)) else " " for c in range(128)})
 
+
+def _ascii_class(char: str) -> str:
+    if char.isdigit():
+        return "0"
+    if char in "xX":  # a phone number's extension mark, between digits as a space is
+        return "x"
+    if char.isalpha():
+        return "A" if char.isupper() else "a"
+    if char == "_":
+        return "a"
+    return " " if char.isspace() else "."
+
+
+# Each ASCII character as its kind: a digit "0", an x "x", a capital "A", a small letter or "_" "a",
+# a space (what str.isspace and \s mean) " ", anything else ".".
+_ASCII_CLASSES = str.maketrans({chr(c): _ascii_class(chr(c)) for c in range(128)})
 # Case-insensitive patterns match an ASCII letter in these characters too (the
 # dotted and dotless i, the long s, the Kelvin sign): the key spells them as
 # that letter, so a cheap look at the key never misses what a pattern finds.
@@ -154,11 +170,34 @@ class Source:
     @_once
     def digit_runs(self) -> tuple[tuple[int, int], ...]:
         """(start, end) of every run of digits, in order."""
+        if self.text.isascii():
+            return _ascii_digit_runs(self._digit_mask) if self.digit_count else ()
         if not _has_digit(self.text):
             return ()
-        if self.text.isascii():
-            return _ascii_digit_runs(self.text)
         return tuple(m.span() for m in _DIGITS.finditer(self.text))
+
+    @_once
+    def digit_count(self) -> int:
+        """How many digits the text holds: a rule that needs more looks no further."""
+        if self.text.isascii():
+            return self._digit_mask.count("0")
+        return sum(end - start for start, end in self.digit_runs)
+
+    @_once
+    def _digit_mask(self) -> str:
+        """An ASCII text with "0" for every digit and a space for every other character."""
+        return self.text.translate(_DIGIT_MASK)
+
+    @_once
+    def classes(self) -> str:
+        """An ASCII text with each character as its kind (see ``_ASCII_CLASSES``); offsets agree.
+
+        A pattern over the kinds that starts with a literal is searched in C
+        from one candidate to the next, where the same question put to the
+        text steps through every character in Python's regular-expression
+        engine. Only for ASCII text: callers check ``text.isascii()`` first.
+        """
+        return self.text.translate(_ASCII_CLASSES)
 
     @_once
     def _folded(self) -> tuple[str, Sequence[int]]:
@@ -172,13 +211,13 @@ def _spaced(words: frozenset[str]) -> str:
     return " " + " ".join(words) if words else ""
 
 
-def _ascii_digit_runs(text: str) -> tuple[tuple[int, int], ...]:
+def _ascii_digit_runs(mask: str) -> tuple[tuple[int, int], ...]:
     """The digit runs of an ASCII text, found by string searches in its digits-and-spaces mask.
 
     A regular expression steps through every character in Python's engine;
     a translation and ``find`` do it in C, several times faster.
     """
-    mask, runs = text.translate(_DIGIT_MASK), []
+    runs = []
     at = mask.find("0")
     while at >= 0:
         end = mask.find(" ", at)

@@ -353,3 +353,77 @@ def test_the_social_cue_words_found_at_word_starts_are_every_cue_word_a_word_sta
 @given(ASCII_TEXTS)
 def test_an_ascii_key_is_the_translated_text(text):
     assert Source("text", text).key == text.translate(text_module._KEY)
+
+
+def test_the_kinds_of_ascii_characters_are_what_the_patterns_mean_by_them():
+    for char in map(chr, range(128)):
+        kind = Source("text", char).classes
+        assert (kind == "0") == bool(re.fullmatch(r"\d", char)), char
+        assert (kind == " ") == bool(re.fullmatch(r"\s", char)), char
+        assert (kind == "x") == (char in "xX"), char
+        assert (kind == "A") == bool(re.fullmatch(r"[A-WYZ]", char)), char
+        assert (kind == "a") == bool(re.fullmatch(r"[a-wyz_]", char)), char
+        assert (kind == ".") == bool(re.fullmatch(r"[^\w\s]", char)), char
+
+
+@CHECKS
+@given(TEXTS | ASCII_TEXTS | PHONE_TEXTS | st.lists(st.sampled_from(["1", "42", "٣", "１", "²", " ", "a"]), max_size=20).map("".join))
+def test_the_digit_count_is_the_digits_of_the_runs(text):
+    source = Source("text", text)
+    assert source.digit_count == sum(len(m.group()) for m in re.finditer(r"\d+", text))
+
+
+ASCII_PHONE_TEXTS = st.lists(
+    st.sampled_from([f for f in FRAGMENTS if f.isascii()] + ["0", "1", "7", "2026", "(415)", "555-2671", "x12", "X", "_"]),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(PHONE_TEXTS | ASCII_PHONE_TEXTS, st.sampled_from(["US", "GB", "DE", "IE", "FR", "AR"]))
+@example("call 0 7 9 1 1 1 2 3 4 5 6 x 12", "GB")
+@example("ref_1234567 and 12_34", "US")
+@example("1234x567", "US")  # an x joins a group as a space does
+@example("1234_567", "US")  # an underscore does not
+@example("12 . 34 - 567", "US")
+def test_a_text_the_quick_look_passes_over_has_no_cluster_worth_matching(text, region):
+    p, source = contact_phone, Source("text", text)
+    fewest = p.fewest_digits(region)
+    worth = [
+        (lo, hi) for lo, hi, digits in p.digit_clusters(source)
+        if digits >= 2 and (digits >= fewest or p._has_plus(text, lo, hi)) and p._might_hold_number(text, lo, hi, fewest)
+    ]  # fmt: skip
+    assert p._may_hold_number(source, fewest) or not worth
+    if text.isascii() and "+" not in text:  # then the look is exact
+        assert p._may_hold_number(source, fewest) == bool(worth)
+
+
+@settings(max_examples=500, deadline=None)
+@given(SPACED_TEXTS | ASCII_PHONE_TEXTS | PHONE_TEXTS)
+@example("1 2 3 4 5 6 7")
+@example("1 2 3 4 5 6 78")
+def test_the_quick_look_for_spaced_digits_agrees_with_the_runs(text):
+    source = Source("text", text)
+    assert contact_phone._may_space_digits(source) == contact_phone._spaces_digits(source.digit_runs)
+
+
+ADDRESS_TEXTS = st.lists(
+    st.sampled_from([
+        "42", "221B", "5th", "12", "3", "1234567", " ", "  ", "\n", "\t", ",", ".", "-", "/", "'", "x", "X",
+        "Maple", "Baker", "Xavier", "O'Neil", "Street", "St", "st", "Ave", "lane", "Oak", "N", "North", "Apt",
+        "#", "live", "at", "address", "is", "meet", "me", "come", "to", "over", "Martin", "Luther", "King",
+    ]),
+    max_size=25,
+).map("".join)  # fmt: skip
+
+
+@CHECKS
+@given(ADDRESS_TEXTS)
+@example("I live at 12 oak lane, 42 Maple Street")
+@example("12 5 Main Street")
+@example("1234567 Baker Street and 99 Xavier Ave")
+def test_address_starts_in_ascii_text_find_what_the_whole_text_holds(text):
+    a = contact_address
+    whole = spans(a._STRICT.finditer(text))
+    whole += [m.span() for intro in a._INTRODUCED.finditer(text) if (m := a._ANY_CASE.match(text, intro.end()))]
+    assert a._spans(Source("text", text)) == whole
