@@ -427,3 +427,23 @@ def test_address_starts_in_ascii_text_find_what_the_whole_text_holds(text):
     whole = spans(a._STRICT.finditer(text))
     whole += [m.span() for intro in a._INTRODUCED.finditer(text) if (m := a._ANY_CASE.match(text, intro.end()))]
     assert a._spans(Source("text", text)) == whole
+
+
+ASCII_EMAIL_TEXTS = st.lists(
+    st.sampled_from(
+        [f for f in SPELLED_FRAGMENTS if f.isascii()]
+        + ["me", "ME", "info", "\t", "\n", "sam@", "@gmail.com", "a@b.co", "x@", "@ ", "%", "'", "!", "at the", "that"]
+    ),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(ASCII_EMAIL_TEXTS)
+@example("we met at the park. Me too, at noon. sam at gmail dot com")
+@example("jo (at) mail . co . uk, a@b.co and @ the park")
+@example("x at [dot] com at me.com")
+def test_email_looks_in_ascii_text_find_what_the_whole_text_holds(text):
+    source = Source("text", text)
+    for pattern in (contact_email._PLAIN, contact_email._SPELLED):
+        assert spans(contact_email._matches(source, pattern)) == spans(pattern.finditer(text))
