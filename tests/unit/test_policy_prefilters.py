@@ -447,3 +447,35 @@ def test_email_looks_in_ascii_text_find_what_the_whole_text_holds(text):
     source = Source("text", text)
     for pattern in (contact_email._PLAIN, contact_email._SPELLED):
         assert spans(contact_email._matches(source, pattern)) == spans(pattern.finditer(text))
+
+
+# One link of each kind _LINK knows, in its order.
+LINK_EXAMPLES = [
+    "wa.me/14155552671", "api.whatsapp.com/send?p=1", "chat.whatsapp.com/AbC", "snapchat.com/add/sk8r",
+    "snapchat.com/t/x1", "instagram.com/jess", "instagr.am/jess", "discord.gg/abc", "discordapp.com/invite/abc",
+    "discord.com/users/123", "t.me/jess", "telegram.me/jess", "tiktok.com/@jess", "vm.tiktok.com/ZM1",
+    "facebook.com/jess", "fb.com/jess", "m.me/jess", "kik.me/jess", "signal.me/#p/x", "signal.group/#abc",
+    "twitter.com/jess", "x.com/jess", "threads.net/@jess", "reddit.com/u/jess", "reddit.com/user/jess",
+    "roblox.com/users/1", "steamcommunity.com/id/jess", "u.wechat.com/abc", "join.skype.com/abc", "bere.al/jess",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("link", LINK_EXAMPLES)
+@pytest.mark.parametrize("written", ["{}", "https://{}", "http://www.{}", "see {}!", "{}. and", "X{}"])
+def test_every_kind_of_link_is_looked_for(link, written):
+    for text in (written.format(link), written.format(link).upper()):
+        whole = [m.span() for m in contact_social._LINK.finditer(text)]
+        assert contact_social._spans(Source("text", text)) == sorted(whole)
+        assert whole or written == "X{}"  # a link run into a word is none
+
+
+LINK_TEXTS = st.lists(st.sampled_from(LINK_EXAMPLES + [" ", "/", "//", ".", ".com", "me/", "and/or", "x", "@", "\xa0"]), max_size=12)
+
+
+@CHECKS
+@given(LINK_TEXTS.map("".join))
+def test_link_slashes_find_what_the_whole_text_holds(text):
+    whole = [m.span() for p in (contact_social._LINK, contact_social._PHRASES, contact_social._AT_HANDLE) for m in p.finditer(text)]
+    if re.search(r"\bdiscord\b", text, re.IGNORECASE):
+        whole += spans(contact_social._DISCORD_TAG.finditer(text))
+    assert contact_social._spans(Source("text", text)) == sorted(whole)

@@ -84,6 +84,8 @@ _CUE_WORDS = (
     "kik", "signal", "twitter", "threads", "reddit", "linked", "skype", "wechat", "viber", "roblox",
     "xbox", "psn", "steam", "twitch", "bereal", "handle", "user", "gamertag",
 )  # fmt: skip
+# Every match of _LINK holds a "/" straight after one of these (its host's end), in the key's small letters.
+_HOST_ENDS = (".me/", ".com/", ".am/", ".gg/", ".net/", ".group/", ".al/")
 # A cue word at the start of a word, in the distinct words each after a space (Source.spaced_key_words).
 # No cue word starts another, so at a word's start at most one can match: the matches are every cue word present.
 _CUE_STARTS = re.compile(" (" + "|".join(_CUE_WORDS) + ")")
@@ -145,9 +147,15 @@ def _segment(text: str, backwards: str, cue: int) -> tuple[int, int]:
     return start, end
 
 
+def _link_slashes(source: Source) -> list[int]:
+    """Each "/" that may end a link's host, one of ``_HOST_ENDS``: only the runs around those can hold a link."""
+    key = source.key
+    return [at for at in find_all(key, "/") if key.endswith(_HOST_ENDS, 0, at + 1)] if "/" in key else []
+
+
 def _spans(source: Source) -> list[tuple[int, int]]:
     text = source.text
-    spans = [m.span() for lo, hi in token_windows(text, find_all(text, "/")) for m in _LINK.finditer(text, lo, hi)]
+    spans = [m.span() for lo, hi in token_windows(text, _link_slashes(source)) for m in _LINK.finditer(text, lo, hi)]
     cues = _cues(source)
     if cues:
         backwards = text[::-1]
