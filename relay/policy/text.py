@@ -36,6 +36,7 @@ _SPACE = re.compile(r"\s")
 _DIGITS = re.compile(r"\d+")
 _ASCII_SPACES = " \t\n\r\f\v"
 _DIGIT_MASK = str.maketrans({chr(c): "0" if chr(c).isdigit() else " " for c in range(128)})
+_NOT_DIGITS = bytes(c for c in range(256) if c not in b"0123456789")
 # ASCII letters in lower case and every other character than a word character as a space: the key, split into words.
 _ASCII_WORD_KEY = str.maketrans({chr(c): chr(c).lower() if _PLAIN_WORD.match(chr(c)) else " " for c in range(128)})
 
@@ -179,8 +180,8 @@ class Source:
     @_once
     def digit_count(self) -> int:
         """How many digits the text holds: a rule that needs more looks no further."""
-        if self.text.isascii():
-            return self._digit_mask.count("0")
+        if self.text.isascii():  # the bytes left when all but the digits are deleted, a pass in C
+            return len(self.text.encode("ascii").translate(None, _NOT_DIGITS))
         return sum(end - start for start, end in self.digit_runs)
 
     @_once
