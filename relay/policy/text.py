@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from relay.model import Inspection
+from relay.policy import simple_html
 
 EXCERPT_CONTEXT = 40
 
@@ -30,6 +31,7 @@ _BLOCK_TAGS = frozenset(
     "th thead tr ul".split()
 )
 _INVISIBLE_TAGS = frozenset({"script", "style", "head", "template"})
+_LINK_TAGS = frozenset({"a", "area"})  # the only tags whose attributes are read: their href
 _PLAIN_WORD = re.compile(r"\w+")
 _SPACES = re.compile(r"\s+")
 _SPACE = re.compile(r"\s")
@@ -309,11 +311,11 @@ class _TextExtractor(HTMLParser):
             self._hidden += 1
         if tag in _BLOCK_TAGS:
             self.parts.append("\n")
-        if tag in ("a", "area"):
+        if tag in _LINK_TAGS:
             self.links.extend(v for k, v in attrs if k == "href" and v)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("a", "area"):
+        if tag in _LINK_TAGS:
             self.links.extend(v for k, v in attrs if k == "href" and v)
         if tag in _BLOCK_TAGS:
             self.parts.append("\n")
@@ -330,6 +332,10 @@ class _TextExtractor(HTMLParser):
 
 
 def _parse_html(html: str) -> _TextExtractor:
+    """The extractor after reading ``html``: quickly if the markup is plain, else by html.parser."""
+    parser = _TextExtractor()
+    if simple_html.feed(html, parser, _LINK_TAGS):
+        return parser
     parser = _TextExtractor()
     parser.feed(html)
     parser.close()
@@ -342,9 +348,9 @@ def html_to_text(html: str) -> str:
 
 
 def _visible_text(parser: _TextExtractor) -> str:
-    text = "".join(parser.parts)
-    lines = (_SPACES.sub(" ", line).strip() for line in text.splitlines())
-    return "\n".join(line for line in lines if line)
+    """The text's lines with their spaces collapsed (str.split's spaces are \\s), empty ones left out."""
+    lines = "".join(parser.parts).splitlines()
+    return "\n".join(" ".join(words) for words in map(str.split, lines) if words)
 
 
 def html_links(html: str) -> tuple[str, ...]:
