@@ -14,7 +14,6 @@ needs.
 
 from __future__ import annotations
 
-import bisect
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from relay.model import Inspection
+from relay.policy import simple_html
 
 EXCERPT_CONTEXT = 40
 
@@ -31,13 +31,33 @@ _BLOCK_TAGS = frozenset(
     "th thead tr ul".split()
 )
 _INVISIBLE_TAGS = frozenset({"script", "style", "head", "template"})
+_LINK_TAGS = frozenset({"a", "area"})  # the only tags whose attributes are read: their href
 _PLAIN_WORD = re.compile(r"\w+")
 _SPACES = re.compile(r"\s+")
 _SPACE = re.compile(r"\s")
 _DIGITS = re.compile(r"\d+")
 _ASCII_SPACES = " \t\n\r\f\v"
 _DIGIT_MASK = str.maketrans({chr(c): "0" if chr(c).isdigit() else " " for c in range(128)})
-_ASCII_NON_WORD = str.maketrans({chr(c): " " for c in range(128) if not _PLAIN_WORD.match(chr(c))})
+_NOT_DIGITS = bytes(c for c in range(256) if c not in b"0123456789")
+# ASCII letters in lower case and every other character than a word character as a space: the key, split into words.
+_ASCII_WORD_KEY = str.maketrans({chr(c): chr(c).lower() if _PLAIN_WORD.match(chr(c)) else " " for c in range(128)})
+
+
+def _ascii_class(char: str) -> str:
+    if char.isdigit():
+        return "0"
+    if char in "xX":  # a phone number's extension mark, between digits as a space is
+        return "x"
+    if char.isalpha():
+        return "A" if char.isupper() else "a"
+    if char == "_":
+        return "a"
+    return " " if char.isspace() else "."
+
+
+# Each ASCII character as its kind: a digit "0", an x "x", a capital "A", a small letter or "_" "a",
+# a space (what str.isspace and \s mean) " ", anything else ".".
+_ASCII_CLASSES = str.maketrans({chr(c): _ascii_class(chr(c)) for c in range(128)})
 # Case-insensitive patterns match an ASCII letter in these characters too (the
 # dotted and dotless i, the long s, the Kelvin sign): the key spells them as
 # that letter, so a cheap look at the key never misses what a pattern finds.
@@ -82,6 +102,8 @@ class Source:
     @_once
     def key(self) -> str:
         """The text with ASCII letters in lower case, character for character (offsets agree)."""
+        if self.text.isascii():  # then lower() is the same translation, in half the time
+            return self.text.lower()
         return self.text.translate(_KEY)
 
     @_once
@@ -92,12 +114,11 @@ class Source:
         return frozenset(_PLAIN_WORD.findall(self.key))
 
     @_once
-    def sorted_key_words(self) -> tuple[str, ...]:
-        return tuple(sorted(self.key_words))
-
-    def has_key_word_starting(self, prefix: str) -> bool:
-        """Whether some run of word characters in the key starts with ``prefix``."""
-        return _has_prefix(self.sorted_key_words, prefix)
+    def spaced_key_words(self) -> str:
+        """The distinct ``key_words``, each after a space: " " and a prefix occur in it where a word starts so."""
+        if self.text.isascii():
+            return self._spaced_folded_words
+        return _spaced(self.key_words)
 
     @_once
     def matchable(self) -> str:
@@ -123,7 +144,7 @@ class Source:
     @_once
     def _spaced_key(self) -> str:
         """An ASCII text's key with a space for every other character than a word character, and one either side."""
-        return " " + self.key.translate(_ASCII_NON_WORD) + " "
+        return " " + self.text.translate(_ASCII_WORD_KEY) + " "
 
     def find_word(self, word: str) -> list[int]:
         """Where ``word`` (in lower case) is a whole run of word characters in the key.
@@ -138,41 +159,68 @@ class Source:
         return [at for at in find_all(key, word) if _whole_word(key, at, at + len(word))]
 
     @_once
-    def sorted_folded_words(self) -> tuple[str, ...]:
-        return tuple(sorted(self.folded_words))
+    def _spaced_folded_words(self) -> str:
+        return _spaced(self.folded_words)
 
     def has_folded_word_starting(self, prefix: str) -> bool:
-        """Whether some run of ``folded_words`` starts with ``prefix`` ("fuck*" finds "fucking")."""
-        return prefix in self.matchable and _has_prefix(self.sorted_folded_words, prefix)
+        """Whether some run of ``folded_words`` starts with ``prefix`` (no space in it): "fuck*" finds "fucking".
+
+        One search of the distinct words each after a space, a string far
+        shorter than a long text, and no sort.
+        """
+        return f" {prefix}" in self._spaced_folded_words
 
     @_once
     def digit_runs(self) -> tuple[tuple[int, int], ...]:
         """(start, end) of every run of digits, in order."""
+        if self.text.isascii():
+            return _ascii_digit_runs(self._digit_mask) if self.digit_count else ()
         if not _has_digit(self.text):
             return ()
-        if self.text.isascii():
-            return _ascii_digit_runs(self.text)
         return tuple(m.span() for m in _DIGITS.finditer(self.text))
+
+    @_once
+    def digit_count(self) -> int:
+        """How many digits the text holds: a rule that needs more looks no further."""
+        if self.text.isascii():  # the bytes left when all but the digits are deleted, a pass in C
+            return len(self.text.encode("ascii").translate(None, _NOT_DIGITS))
+        return sum(end - start for start, end in self.digit_runs)
+
+    @_once
+    def _digit_mask(self) -> str:
+        """An ASCII text with "0" for every digit and a space for every other character."""
+        return self.text.translate(_DIGIT_MASK)
+
+    @_once
+    def classes(self) -> str:
+        """An ASCII text with each character as its kind (see ``_ASCII_CLASSES``); offsets agree.
+
+        A pattern over the kinds that starts with a literal is searched in C
+        from one candidate to the next, where the same question put to the
+        text steps through every character in Python's regular-expression
+        engine. Only for ASCII text: callers check ``text.isascii()`` first.
+        """
+        return self.text.translate(_ASCII_CLASSES)
 
     @_once
     def _folded(self) -> tuple[str, Sequence[int]]:
         if self.text.isascii():
-            return self.text.lower(), range(len(self.text))
+            return self.key, range(len(self.text))
         return fold_with_map(self.text)
 
 
-def _has_prefix(words: Sequence[str], prefix: str) -> bool:
-    at = bisect.bisect_left(words, prefix)
-    return at < len(words) and words[at].startswith(prefix)
+def _spaced(words: frozenset[str]) -> str:
+    """Each word after a space: a space and a prefix occur in it just where a word starts with the prefix."""
+    return " " + " ".join(words) if words else ""
 
 
-def _ascii_digit_runs(text: str) -> tuple[tuple[int, int], ...]:
+def _ascii_digit_runs(mask: str) -> tuple[tuple[int, int], ...]:
     """The digit runs of an ASCII text, found by string searches in its digits-and-spaces mask.
 
     A regular expression steps through every character in Python's engine;
     a translation and ``find`` do it in C, several times faster.
     """
-    mask, runs = text.translate(_DIGIT_MASK), []
+    runs = []
     at = mask.find("0")
     while at >= 0:
         end = mask.find(" ", at)
@@ -263,11 +311,11 @@ class _TextExtractor(HTMLParser):
             self._hidden += 1
         if tag in _BLOCK_TAGS:
             self.parts.append("\n")
-        if tag in ("a", "area"):
+        if tag in _LINK_TAGS:
             self.links.extend(v for k, v in attrs if k == "href" and v)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("a", "area"):
+        if tag in _LINK_TAGS:
             self.links.extend(v for k, v in attrs if k == "href" and v)
         if tag in _BLOCK_TAGS:
             self.parts.append("\n")
@@ -284,6 +332,10 @@ class _TextExtractor(HTMLParser):
 
 
 def _parse_html(html: str) -> _TextExtractor:
+    """The extractor after reading ``html``: quickly if the markup is plain, else by html.parser."""
+    parser = _TextExtractor()
+    if simple_html.feed(html, parser, _LINK_TAGS):
+        return parser
     parser = _TextExtractor()
     parser.feed(html)
     parser.close()
@@ -296,9 +348,9 @@ def html_to_text(html: str) -> str:
 
 
 def _visible_text(parser: _TextExtractor) -> str:
-    text = "".join(parser.parts)
-    lines = (_SPACES.sub(" ", line).strip() for line in text.splitlines())
-    return "\n".join(line for line in lines if line)
+    """The text's lines with their spaces collapsed (str.split's spaces are \\s), empty ones left out."""
+    lines = "".join(parser.parts).splitlines()
+    return "\n".join(" ".join(words) for words in map(str.split, lines) if words)
 
 
 def html_links(html: str) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ from phonenumbers import Leniency, PhoneMetadata, PhoneNumberFormat, PhoneNumber
 
 from relay.model import Inspection, PolicyContext
 from relay.policy.rules import contact_address, contact_email, contact_links, contact_phone, contact_social, words
+from relay.policy import text as text_module
 from relay.policy.text import Source, fold_with_map, original_span, run_start
 
 FRAGMENTS = [
@@ -316,3 +317,165 @@ def test_no_other_character_matches_an_ascii_letter_case_insensitively():
         if re.fullmatch("[a-z]", chr(c), re.IGNORECASE) and Source("t", chr(c)).key == chr(c)
     ]  # fmt: skip
     assert others == []
+
+
+ASCII_TEXTS = st.lists(st.sampled_from([f for f in FRAGMENTS if f.isascii()]), max_size=40).map("".join) | st.text(
+    st.characters(max_codepoint=127), max_size=80
+)
+PREFIXES = st.sampled_from(["", "f", "fuck", "sn", "snap", "my", "ig", "a", "d", "don", "_", "1", "\t"]) | st.text(max_size=3)
+
+
+@CHECKS
+@given(TEXTS | ASCII_TEXTS, PREFIXES.filter(lambda prefix: " " not in prefix))
+@example("don't fucking snap", "fuck")
+@example("", "")
+def test_a_word_prefix_is_found_just_where_some_word_starts_with_it(text, prefix):
+    source = Source("text", text)
+    assert source.has_folded_word_starting(prefix) == any(w.startswith(prefix) for w in source.folded_words)
+    assert (f" {prefix}" in source.spaced_key_words) == any(w.startswith(prefix) for w in source.key_words)
+
+
+def test_no_social_cue_word_starts_another():
+    cues = contact_social._CUE_WORDS
+    assert [(a, b) for a in cues for b in cues if a != b and b.startswith(a)] == []
+
+
+@CHECKS
+@given(TEXTS | ASCII_TEXTS)
+@example("SNAPchat and İnsta, my username, ig")
+def test_the_social_cue_words_found_at_word_starts_are_every_cue_word_a_word_starts_with(text):
+    source = Source("text", text)
+    present = {cue for cue in contact_social._CUE_WORDS if any(w.startswith(cue) for w in source.key_words)}
+    assert set(contact_social._CUE_STARTS.findall(source.spaced_key_words)) == present
+
+
+@CHECKS
+@given(ASCII_TEXTS)
+def test_an_ascii_key_is_the_translated_text(text):
+    assert Source("text", text).key == text.translate(text_module._KEY)
+
+
+def test_the_kinds_of_ascii_characters_are_what_the_patterns_mean_by_them():
+    for char in map(chr, range(128)):
+        kind = Source("text", char).classes
+        assert (kind == "0") == bool(re.fullmatch(r"\d", char)), char
+        assert (kind == " ") == bool(re.fullmatch(r"\s", char)), char
+        assert (kind == "x") == (char in "xX"), char
+        assert (kind == "A") == bool(re.fullmatch(r"[A-WYZ]", char)), char
+        assert (kind == "a") == bool(re.fullmatch(r"[a-wyz_]", char)), char
+        assert (kind == ".") == bool(re.fullmatch(r"[^\w\s]", char)), char
+
+
+@CHECKS
+@given(TEXTS | ASCII_TEXTS | PHONE_TEXTS | st.lists(st.sampled_from(["1", "42", "٣", "１", "²", " ", "a"]), max_size=20).map("".join))
+def test_the_digit_count_is_the_digits_of_the_runs(text):
+    source = Source("text", text)
+    assert source.digit_count == sum(len(m.group()) for m in re.finditer(r"\d+", text))
+
+
+ASCII_PHONE_TEXTS = st.lists(
+    st.sampled_from([f for f in FRAGMENTS if f.isascii()] + ["0", "1", "7", "2026", "(415)", "555-2671", "x12", "X", "_"]),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(PHONE_TEXTS | ASCII_PHONE_TEXTS, st.sampled_from(["US", "GB", "DE", "IE", "FR", "AR"]))
+@example("call 0 7 9 1 1 1 2 3 4 5 6 x 12", "GB")
+@example("ref_1234567 and 12_34", "US")
+@example("1234x567", "US")  # an x joins a group as a space does
+@example("1234_567", "US")  # an underscore does not
+@example("12 . 34 - 567", "US")
+def test_a_text_the_quick_look_passes_over_has_no_cluster_worth_matching(text, region):
+    p, source = contact_phone, Source("text", text)
+    fewest = p.fewest_digits(region)
+    worth = [
+        (lo, hi) for lo, hi, digits in p.digit_clusters(source)
+        if digits >= 2 and (digits >= fewest or p._has_plus(text, lo, hi)) and p._might_hold_number(text, lo, hi, fewest)
+    ]  # fmt: skip
+    assert p._may_hold_number(source, fewest) or not worth
+    if text.isascii() and "+" not in text:  # then the look is exact
+        assert p._may_hold_number(source, fewest) == bool(worth)
+
+
+@settings(max_examples=500, deadline=None)
+@given(SPACED_TEXTS | ASCII_PHONE_TEXTS | PHONE_TEXTS)
+@example("1 2 3 4 5 6 7")
+@example("1 2 3 4 5 6 78")
+def test_the_quick_look_for_spaced_digits_agrees_with_the_runs(text):
+    source = Source("text", text)
+    assert contact_phone._may_space_digits(source) == contact_phone._spaces_digits(source.digit_runs)
+
+
+ADDRESS_TEXTS = st.lists(
+    st.sampled_from([
+        "42", "221B", "5th", "12", "3", "1234567", " ", "  ", "\n", "\t", ",", ".", "-", "/", "'", "x", "X",
+        "Maple", "Baker", "Xavier", "O'Neil", "Street", "St", "st", "Ave", "lane", "Oak", "N", "North", "Apt",
+        "#", "live", "at", "address", "is", "meet", "me", "come", "to", "over", "Martin", "Luther", "King",
+    ]),
+    max_size=25,
+).map("".join)  # fmt: skip
+
+
+@CHECKS
+@given(ADDRESS_TEXTS)
+@example("I live at 12 oak lane, 42 Maple Street")
+@example("12 5 Main Street")
+@example("1234567 Baker Street and 99 Xavier Ave")
+def test_address_starts_in_ascii_text_find_what_the_whole_text_holds(text):
+    a = contact_address
+    whole = spans(a._STRICT.finditer(text))
+    whole += [m.span() for intro in a._INTRODUCED.finditer(text) if (m := a._ANY_CASE.match(text, intro.end()))]
+    assert a._spans(Source("text", text)) == whole
+
+
+ASCII_EMAIL_TEXTS = st.lists(
+    st.sampled_from(
+        [f for f in SPELLED_FRAGMENTS if f.isascii()]
+        + ["me", "ME", "info", "\t", "\n", "sam@", "@gmail.com", "a@b.co", "x@", "@ ", "%", "'", "!", "at the", "that"]
+    ),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(ASCII_EMAIL_TEXTS)
+@example("we met at the park. Me too, at noon. sam at gmail dot com")
+@example("jo (at) mail . co . uk, a@b.co and @ the park")
+@example("x at [dot] com at me.com")
+def test_email_looks_in_ascii_text_find_what_the_whole_text_holds(text):
+    source = Source("text", text)
+    for pattern in (contact_email._PLAIN, contact_email._SPELLED):
+        assert spans(contact_email._matches(source, pattern)) == spans(pattern.finditer(text))
+
+
+# One link of each kind _LINK knows, in its order.
+LINK_EXAMPLES = [
+    "wa.me/14155552671", "api.whatsapp.com/send?p=1", "chat.whatsapp.com/AbC", "snapchat.com/add/sk8r",
+    "snapchat.com/t/x1", "instagram.com/jess", "instagr.am/jess", "discord.gg/abc", "discordapp.com/invite/abc",
+    "discord.com/users/123", "t.me/jess", "telegram.me/jess", "tiktok.com/@jess", "vm.tiktok.com/ZM1",
+    "facebook.com/jess", "fb.com/jess", "m.me/jess", "kik.me/jess", "signal.me/#p/x", "signal.group/#abc",
+    "twitter.com/jess", "x.com/jess", "threads.net/@jess", "reddit.com/u/jess", "reddit.com/user/jess",
+    "roblox.com/users/1", "steamcommunity.com/id/jess", "u.wechat.com/abc", "join.skype.com/abc", "bere.al/jess",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("link", LINK_EXAMPLES)
+@pytest.mark.parametrize("written", ["{}", "https://{}", "http://www.{}", "see {}!", "{}. and", "X{}"])
+def test_every_kind_of_link_is_looked_for(link, written):
+    for text in (written.format(link), written.format(link).upper()):
+        whole = [m.span() for m in contact_social._LINK.finditer(text)]
+        assert contact_social._spans(Source("text", text)) == sorted(whole)
+        assert whole or written == "X{}"  # a link run into a word is none
+
+
+LINK_TEXTS = st.lists(st.sampled_from(LINK_EXAMPLES + [" ", "/", "//", ".", ".com", "me/", "and/or", "x", "@", "\xa0"]), max_size=12)
+
+
+@CHECKS
+@given(LINK_TEXTS.map("".join))
+def test_link_slashes_find_what_the_whole_text_holds(text):
+    whole = [m.span() for p in (contact_social._LINK, contact_social._PHRASES, contact_social._AT_HANDLE) for m in p.finditer(text)]
+    if re.search(r"\bdiscord\b", text, re.IGNORECASE):
+        whole += spans(contact_social._DISCORD_TAG.finditer(text))
+    assert contact_social._spans(Source("text", text)) == sorted(whole)

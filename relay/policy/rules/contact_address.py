@@ -60,16 +60,17 @@ def _spans(source: Source) -> list[tuple[int, int]]:
 
     Tried run by run with ``match``, which finds what a scan of the whole text
     finds (a house number cannot start inside another number), at a fraction
-    of the cost; introductions are looked for only when some number is
-    followed by a street.
+    of the cost, and in ASCII text only at the runs one search of its kinds
+    leaves; introductions are looked for only when some number is followed
+    by a street.
     """
     text = source.text
     spans: list[tuple[int, int]] = []
     streets: dict[int, tuple[int, int]] = {}
-    if not source.digit_runs or source.key_words.isdisjoint(_SUFFIX_WORDS):
+    if source.key_words.isdisjoint(_SUFFIX_WORDS):
         return spans
     introduced = _may_introduce(source)
-    for start, _ in source.digit_runs:
+    for start in _starts(source, introduced):
         if not spans or start >= spans[-1][1]:
             match = _STRICT.match(text, start)
             if match:
@@ -80,6 +81,18 @@ def _spans(source: Source) -> list[tuple[int, int]]:
     if streets:
         spans += [streets[intro.end()] for intro in _INTRODUCED.finditer(text) if intro.end() in streets]
     return spans
+
+
+# Where ``_STRICT`` can start in an ASCII text's kinds: a run of at most six digits, perhaps a
+# letter, spaces, then a capital or a digit (a street's name, its direction or its number).
+_STRICT_START = re.compile(r"0(?<!00)0{0,5}[aAx]?(?= +[Ax0])")
+
+
+def _starts(source: Source, introduced: bool) -> list[int]:
+    """Where either pattern may start: every digit run, or with no introduction the runs ``_STRICT`` may start at."""
+    if source.text.isascii() and not introduced:
+        return [m.start() for m in _STRICT_START.finditer(source.classes)]
+    return [start for start, _ in source.digit_runs]
 
 
 def check(

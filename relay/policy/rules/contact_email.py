@@ -21,11 +21,23 @@ _SPELLED = re.compile(
 )
 _DOT = re.compile(r"\s*(?:[\[(]\s*dot\s*[\])]|\s+dot\s+|\.)\s*", re.IGNORECASE)
 _AT = re.compile(r"\s*(?:[\[(]\s*at\s*[\])]|\s+at\s+)\s*", re.IGNORECASE)
-_OBVIOUS = re.compile(r"[\[(]\s*at\s*[\])]|\sdot\s|[\[(]\s*dot", re.IGNORECASE)
 # With a bare " at " and a real dot ("photos at flickr.com") only mail providers count.
-# A spelled-out address ends in a top-level domain after a "." or a "dot";
-# with neither "at" nor that in a text, the spelled-out pattern is not run.
-_DOT_TLD = re.compile(r"\.\s*(?:com|net|org|edu|gov|co|uk|us|ca|au|de|fr|io|me|info)\b", re.IGNORECASE)
+_OBVIOUS = re.compile(r"[\[(]\s*at\s*[\])]|\sdot\s|[\[(]\s*dot", re.IGNORECASE)
+# A spelled-out address ends in a top-level domain, a whole word, after a "." or a
+# "dot"; a text without the word "at", such a word and one of those is not searched.
+# The look-ups are made in the key, whose letters are small, without IGNORECASE:
+# then a search for the pattern's first character runs in C, not a pass in Python.
+_TLD = "com|net|org|edu|gov|co|uk|us|ca|au|de|fr|io|me|info"
+_TLDS = frozenset(_TLD.split("|"))
+_DOT_TLD_IN_KEY = re.compile(rf"\.\s*(?:{_TLD})\b")
+# The "at" of a spelled-out address, alone between spaces or brackets, and all that must follow it.
+_AT_IN_KEY = re.compile(
+    r"at(?<=[\s\[(]at)(?=(?:\s*[\])]\s*|\s+)"
+    r"[\w-]+(?:\s*(?:[\[(]\s*dot\s*[\])]|\s+dot\s+|\.)\s*[\w-]+)*"
+    rf"\s*(?:[\[(]\s*dot\s*[\])]|\s+dot\s+|\.)\s*(?:{_TLD})\b)"
+)
+# A plain address's "@" has a name character before it and a domain's after it.
+_AT_SIGN_BETWEEN = re.compile(r"[\w.%+-]@[\w-]")
 _SIGN = re.compile(r"[+-]")
 _MAIL_PROVIDERS = frozenset(
     "gmail googlemail yahoo ymail hotmail outlook live msn icloud me mac aol proton "
@@ -60,15 +72,16 @@ def _is_known(address: str, ctx: PolicyContext) -> bool:
 def _matches(source: Source, pattern: re.Pattern[str]) -> list[re.Match[str]]:
     """The pattern's matches, looked for only where they can be.
 
-    A plain address has an "@" and no space, so only the runs around each "@"
-    are scanned; a spelled-out one needs the word "at" and a "dot" or a ".tld".
+    A plain address has an "@" between a name and a domain and no space, so
+    only the runs around such an "@" are scanned; a spelled-out one needs the
+    words "at" and a top-level domain, and a "dot" or a ".tld".
     """
     text = source.text
     if pattern is _PLAIN:
-        windows = token_windows(text, find_all(text, "@")) if "@" in text else []
-        return [m for start, end in windows for m in _PLAIN.finditer(text, start, end)]
+        signs = [at for at in find_all(text, "@") if at and _AT_SIGN_BETWEEN.match(text, at - 1)]
+        return [m for start, end in token_windows(text, signs) for m in _PLAIN.finditer(text, start, end)]
     words = source.key_words
-    if "at" in words and ("dot" in words or _DOT_TLD.search(text)):
+    if "at" in words and not words.isdisjoint(_TLDS) and ("dot" in words or _DOT_TLD_IN_KEY.search(source.key)):
         return _spelled_matches(source)
     return []
 
@@ -80,11 +93,11 @@ def _spelled_matches(source: Source) -> list[re.Match[str]]:
     most one bracket, spaces, then "at", so every "at" has one name before
     it; a match can start only where that name starts or after a "+" or "-"
     in it, and everything after the name is the same whichever start it is.
+    The "at"s are found by one search of the key that also checks what must
+    follow them, which rules out nearly every "at" of ordinary prose.
     """
     text, found, pos = source.text, [], 0
-    for at in source.find_word("at"):
-        if not _may_spell_at(text, at):
-            continue
+    for at in (m.start() for m in _AT_IN_KEY.finditer(source.key)):
         start, end = _name_before(text, at)
         if end <= pos or start == end:
             continue
@@ -96,16 +109,6 @@ def _spelled_matches(source: Source) -> list[re.Match[str]]:
                 pos = match.end()
                 break
     return found
-
-
-def _may_spell_at(text: str, at: int) -> bool:
-    """Whether the "at" at ``at`` stands alone as the pattern needs: a space or bracket either side."""
-    before, after = at - 1, at + 2
-    return (
-        before >= 0 and after < len(text)
-        and (text[before].isspace() or text[before] in "[(")
-        and (text[after].isspace() or text[after] in "])")
-    )  # fmt: skip
 
 
 def _name_before(text: str, at: int) -> tuple[int, int]:

@@ -123,6 +123,41 @@ def _might_hold_number(text: str, lo: int, hi: int, fewest: int) -> bool:
     return any(len(g) >= fewest and sum(map(str.isdigit, g)) >= fewest for g in _DIGIT_GROUP.findall(window))
 
 
+@functools.cache
+def _group_of(digits: int) -> re.Pattern[str]:
+    """A group (``_DIGIT_GROUP``) of at least ``digits`` digits, in an ASCII text's kinds (``Source.classes``)."""
+    return re.compile("0(?:[ .x]{0,4}0){%d}" % (digits - 1))
+
+
+# Seven one-digit runs one to three characters apart (``_spaces_digits``), in an ASCII text's kinds.
+_SEVEN_SPACED = re.compile(r"0(?<!00)(?!0)(?:[^0]{1,3}0(?!0)){6}")
+
+
+def _may_hold_number(source: Source, fewest: int) -> bool:
+    """Whether some cluster of the source can pass ``_might_hold_number`` with ``fewest`` digits.
+
+    A group of digits never reaches past its cluster, so a text with no "+"
+    and no group that long anywhere (none if it has fewer digits) has no
+    cluster worth matching; for ASCII text that is one search of its kinds,
+    without working out the clusters.
+    """
+    text = source.text
+    if "+" in text or not text.isascii() and "＋" in text:
+        return True
+    if source.digit_count < fewest:
+        return False
+    return not text.isascii() or _group_of(fewest).search(source.classes) is not None
+
+
+def _may_space_digits(source: Source) -> bool:
+    """``_spaces_digits`` of the source's digit runs, for ASCII text by one search of its kinds."""
+    if source.digit_count < 7:
+        return False
+    if source.text.isascii():
+        return _SEVEN_SPACED.search(source.classes) is not None
+    return _spaces_digits(source.digit_runs)
+
+
 def _has_plus(text: str, lo: int, hi: int) -> bool:
     """Whether ``text[lo:hi]`` holds a "+"; without one a number needs ``fewest_digits`` digits, and a cluster counts its own."""
     return text.find("+", lo, hi) >= 0 or text.find("＋", lo, hi) >= 0
@@ -147,7 +182,7 @@ def _obfuscated_spans(source: Source, clusters: list[tuple[int, int, int]]) -> l
     text = source.text
     spaced = [
         m for lo, hi, digits in clusters if digits >= 7 for m in _SPACED_DIGITS.finditer(text, lo, hi)
-    ] if _spaces_digits(source.digit_runs) else []  # fmt: skip
+    ] if any(digits >= 7 for _, _, digits in clusters) and _may_space_digits(source) else []  # fmt: skip
     spans = []
     for match in spaced:
         digits = re.sub(r"\D", "", match.group())
@@ -184,17 +219,19 @@ def _spells_digits(source: Source) -> bool:
     """Whether seven digit words follow one another: what a spelled-out number needs at least.
 
     Only the digit words are visited, found as whole words of the key, so
-    prose that says "one" and "two" now and then costs a few searches.
+    prose that says "one" and "two" now and then costs a few searches; of
+    seven in a row the last pair is looked at first, so a pair apart skips
+    the six before it.
     """
-    key, words = source.key, source.key_words
-    present = [w for w in _DIGIT_WORDS if w in words]
-    if sum(key.count(w) for w in present) < 7:  # every whole word is a substring
-        return False
-    spots = sorted((at, at + len(w)) for w in present for at in source.find_word(w))
-    run = 1
-    for (_, end), (start, _) in zip(spots, spots[1:]):
-        run = run + 1 if _WORD.search(key, end, start) is None else 1
-        if run >= 7:
+    words = source.key_words
+    spots = sorted((at, at + len(w)) for w in _DIGIT_WORDS if w in words for at in source.find_word(w))
+    key, first = source.key, 0
+    while first + 6 < len(spots):
+        for pair in range(first + 5, first - 1, -1):  # spots[pair] and spots[pair + 1], from the right
+            if _WORD.search(key, spots[pair][1], spots[pair + 1][0]) is not None:
+                first = pair + 1
+                break
+        else:
             return True
     return False
 
@@ -206,10 +243,12 @@ def check(
     regions = dict.fromkeys(r.upper() for r in wanted if r)
     seen = {n.lstrip("+") for n in settings.allowed_numbers}
     findings: list[Finding] = []
+    fewest = min((fewest_digits(region) for region in regions), default=2)
     for source in sources_of(inspection, readable).sources:
-        clusters = digit_clusters(source)
+        may_match = _may_hold_number(source, fewest)
+        clusters = digit_clusters(source) if may_match or _may_space_digits(source) else []
         spans = [
-            s for region in regions for lo, hi, digits in clusters
+            s for region in regions if may_match for lo, hi, digits in clusters
             if digits >= 2
             and (digits >= fewest_digits(region) or _has_plus(source.text, lo, hi))  # cheap, and it must hold
             and _might_hold_number(source.text, lo, hi, fewest_digits(region))

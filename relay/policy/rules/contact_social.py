@@ -84,34 +84,36 @@ _CUE_WORDS = (
     "kik", "signal", "twitter", "threads", "reddit", "linked", "skype", "wechat", "viber", "roblox",
     "xbox", "psn", "steam", "twitch", "bereal", "handle", "user", "gamertag",
 )  # fmt: skip
+# Every match of _LINK holds a "/" straight after one of these (its host's end), in the key's small letters.
+_HOST_ENDS = (".me/", ".com/", ".am/", ".gg/", ".net/", ".group/", ".al/")
+
+
+def _by_first_letter(words: tuple[str, ...]) -> str:
+    """An alternation of ``words`` grouped by their first letter, so a word's start is compared once per letter."""
+    groups: dict[str, list[str]] = {}
+    for word in words:
+        groups.setdefault(word[0], []).append(word[1:])
+    return "|".join(first + "(?:" + "|".join(rests) + ")" for first, rests in groups.items())
+
+
+# A cue word at the start of a word, in the distinct words each after a space (Source.spaced_key_words).
+# No cue word starts another, so at a word's start at most one can match: the matches are every cue word present.
+_CUE_STARTS = re.compile(f" ({_by_first_letter(_CUE_WORDS)})")
 _CUT = re.compile(r"[^\w\s.#:=@-]|\.(?=\s)")
 _CUT_BEFORE = re.compile(r"[^\w\s.#:=@-]|(?<=\s)\.")  # the same cuts, searched in the reversed text
 _WORD_CHAR = re.compile(r"\w")
 
 
-def _by_start(cues: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
-    grouped: dict[str, list[str]] = {}
-    for cue in cues:
-        grouped.setdefault(cue[:2], []).append(cue)
-    return {start: tuple(group) for start, group in grouped.items()}
-
-
-# The cue words by their first two letters (every cue word has two or more).
-_CUES_BY_START = _by_start(_CUE_WORDS)
-
-
 def _cues(source: Source) -> list[int]:
     """Where a match could be: each "@" that may be in one and each word starting with a cue word.
 
-    Only the cue words whose first two letters start some word of the source
-    are looked up, so a source costs one pass over its distinct words.
+    Only the cue words that start some word of the source are looked up in
+    its text, which one search of its distinct words tells for each.
     """
     key = source.key
     cues = [at for at in find_all(key, "@") if _may_be_handle(key, at)]
-    starts = {word[:2] for word in source.key_words} & _CUES_BY_START.keys()
-    for cue in (cue for start in starts for cue in _CUES_BY_START[start]):
-        if source.has_key_word_starting(cue):
-            cues += [i for i in find_all(key, cue) if i == 0 or not _WORD_CHAR.match(key, i - 1)]
+    for cue in set(_CUE_STARTS.findall(source.spaced_key_words)):
+        cues += [i for i in find_all(key, cue) if i == 0 or not _WORD_CHAR.match(key, i - 1)]
     return sorted(cues)
 
 
@@ -155,9 +157,15 @@ def _segment(text: str, backwards: str, cue: int) -> tuple[int, int]:
     return start, end
 
 
+def _link_slashes(source: Source) -> list[int]:
+    """Each "/" that may end a link's host, one of ``_HOST_ENDS``: only the runs around those can hold a link."""
+    key = source.key
+    return [at for at in find_all(key, "/") if key.endswith(_HOST_ENDS, 0, at + 1)] if "/" in key else []
+
+
 def _spans(source: Source) -> list[tuple[int, int]]:
     text = source.text
-    spans = [m.span() for lo, hi in token_windows(text, find_all(text, "/")) for m in _LINK.finditer(text, lo, hi)]
+    spans = [m.span() for lo, hi in token_windows(text, _link_slashes(source)) for m in _LINK.finditer(text, lo, hi)]
     cues = _cues(source)
     if cues:
         backwards = text[::-1]

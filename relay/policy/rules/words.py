@@ -18,6 +18,7 @@ per first word finds where, as the word splitter would cut the text.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -55,6 +56,11 @@ class WordList:
     def phrases(self) -> tuple[tuple[str, Pieces], ...]:
         """Each phrase with its pieces, worked out once per loaded policy."""
         return tuple((phrase, phrase_pieces(phrase)) for phrase in self.words)
+
+    @cached_property
+    def settings(self) -> Settings:
+        """The action and severity of the list's findings, built once per loaded policy."""
+        return Settings(action=self.action, severity=self.severity)
 
     @cached_property
     def index(self) -> "PhraseIndex":
@@ -199,17 +205,32 @@ def _word_pattern(token: str) -> str:
     return whole + (r"\w*(?:'\w+)*" if token.endswith("*") else r"(?!\w)(?!'\w)")
 
 
-def _present(source: Source, token: str) -> bool:
-    """Whether the source could hold ``token`` as a word: each of its runs of word characters is there.
+def _choice_present(source: Source, choice: tuple[str, ...]) -> bool:
+    """Whether the source could hold every word of ``choice``: each of their runs of word characters is there.
 
     Necessary, not sufficient ("don" and "t" of "don't" do not make "don"):
     the pattern search decides.
     """
-    *whole, last = token.removesuffix("*").split("'")
-    words = source.folded_words
-    if token.endswith("*"):
-        return all(part in words for part in whole) and source.has_folded_word_starting(last)
-    return last in words and all(part in words for part in whole)
+    whole, prefixes = _needs(choice)
+    return whole <= source.folded_words and all(source.has_folded_word_starting(prefix) for prefix in prefixes)
+
+
+@functools.lru_cache(maxsize=4096)
+def _needs(choice: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The runs of word characters the words of ``choice`` need whole, and the prefixes a "*" word needs.
+
+    Worked out once per choice of a loaded policy's phrases, not on every message.
+    """
+    whole: set[str] = set()
+    prefixes: list[str] = []
+    for token in choice:
+        *parts, last = token.removesuffix("*").split("'")
+        whole.update(parts)
+        if token.endswith("*"):
+            prefixes.append(last)
+        else:
+            whole.add(last)
+    return frozenset(whole), tuple(dict.fromkeys(prefixes))
 
 
 @dataclass(frozen=True)
@@ -289,7 +310,7 @@ def _first_hit(source: Source, pieces: Pieces) -> tuple[int, int] | None:
     """
     present = []
     for choices in pieces:
-        kept = tuple(choice for choice in choices if all(_present(source, token) for token in choice))
+        kept = tuple(choice for choice in choices if _choice_present(source, choice))
         if not kept:
             return None
         present.append(kept)
@@ -316,7 +337,7 @@ def check(
     findings: list[Finding] = []
     prose = sources_of(inspection, readable).prose
     for word_list in settings.lists:
-        list_settings = Settings(action=word_list.action, severity=word_list.severity)
+        list_settings = word_list.settings
         candidates = [word_list.index.candidates(source) for source in prose]
         for at in sorted(set().union(*candidates)):
             phrase, pieces = word_list.phrases[at]
