@@ -29,6 +29,101 @@ SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[Heal
 MAIL = Path(__file__).parent.parent / "fixtures" / "mail"
 RAWS = [p.read_bytes() for p in sorted(MAIL.glob("*.eml"))]
 
+# Names of every shape the search must treat as the scan did: initials, particles, accents,
+# apostrophes, other scripts, a name written without spaces, characters that are word
+# characters but not letters (ↀ; ² and Ⅻ fold to digits and letters), one- and two-letter parts.
+NAME_POOL = [
+    "Will Mark", "Will R. Mark", "Arne R. van der Heyde", "Sam Rivera", "José Ñúñez", "O'Brien Kelly",
+    "Jo Li", "Ян Ковальски", "山田 太郎", "Ånna-Lisa Öberg", "Mark² Test", "Al B", "Doe, Jane",
+    "Ⅻ Rex", "Markↀ Lee", "Zoë d'Arc", "May", "Hope Grace", "R Rivera", "Ali Haddad", "Σωκράτης Παππάς",
+]
+PIECES = [
+    "Hi", "Hi ", "Dear", "Thanks,\n", "Best,\n", " wrote:", "From: ", "\n> ", ", ", ". ", "\n\n", " ", "&nbsp;",
+    "-", "@", "²", "ↀ", "山", "x", "the", "same", "market", "willing", "r", "R.", "van", "der", "said", "I", "Σ", "ς",
+    "\ue000", "é", "’", "<b>", "</p>", "_", "1", "can you", "Mr", "ö", "ﬁ", "İ",
+]
+FIRST = "Will Mark Grace Hope Rose Bill Summer Hunter Art May Jane Sam Alex Maria Omar Lena Yuki Priya Tom Ada".split()
+LAST = "Rivera Doe Smith Nguyen Okafor Müller Rossi Tanaka Kowalski Haddad Silva Brown Garcia Cohen Ali".split()
+
+
+def many_names(count: int) -> dict[str, str]:
+    """`count` people: the common names first, then made-up ones, so there are more distinct words than names."""
+    def made_up(i: int) -> str:
+        return chr(97 + i // 26 % 26) + chr(97 + i % 26)
+    return {f"{FIRST[i % 20]}{made_up(i) if i >= 20 else ''} {LAST[i % 15]}{made_up(i) if i >= 15 else ''}": f"h-{i}"
+            for i in range(count)}
+
+
+def hold(handle: str) -> str:
+    return f"[{handle}]"
+
+
+def spellings(name: str) -> list[str]:
+    return [name, name.lower(), name.upper(), name.title(), name.replace(" ", "\n"), name.replace(" ", "  ")]
+
+
+@st.composite
+def name_maps(draw: st.DrawFn) -> dict[str, str]:
+    if draw(st.integers(0, 4)) == 0:  # many names: 28 words to search, or 80, past the search
+        return many_names(draw(st.sampled_from([14, 40])))
+    chosen = draw(st.lists(st.sampled_from(NAME_POOL), min_size=1, max_size=4, unique=True))
+    return {name: f"h-{i}" for i, name in enumerate(chosen)}
+
+
+@st.composite
+def letters(draw: st.DrawFn, names_: dict[str, str]) -> str:
+    pool = [s for name in names_ for s in spellings(name)] + [w for name in names_ for w in name.split()]
+    chunks = draw(st.lists(st.one_of(st.sampled_from(pool), st.sampled_from(PIECES), st.text(max_size=6)), max_size=40))
+    return "".join(chunks)
+
+
+@SETTINGS
+@given(st.data())
+@example(data=None)
+def test_the_name_search_replaces_exactly_what_the_plain_scan_does(data) -> None:
+    if data is None:  # one long letter through every path, including a full name replaced mid-text
+        names_ = {"Will R. Mark": "a", "Sam Rivera": "b"}
+        text = "Hi Sam,\n\nI will mark it, Will. Same market.\n\nBest,\nWill R. Mark\n" * 50
+    else:
+        names_ = data.draw(name_maps())
+        text = data.draw(letters(names_))
+    fast, exact = NameMatcher(names_), NameMatcher(names_, bounded=False)
+    for markup in (False, True):
+        assert fast.replace(text, hold, markup=markup) == exact.replace(text, hold, markup=markup)
+
+
+def test_the_search_is_taken_for_a_few_real_names_and_the_scan_kept_otherwise() -> None:
+    matcher = NameMatcher({"Will R. Mark": "a", "Arne van der Heyde": "b"})
+    assert matcher._both_words is not None and matcher._single_words.exact
+    assert not NameMatcher({"Markↀ Test": "a"})._single_words.exact  # "ↀ" is a word character, not a letter
+    assert not NameMatcher({"山田 太郎": "a"})._single_words.exact  # CJK letters never end a word
+    some = NameMatcher(many_names(14))
+    assert some._both_words is not None and len(some._single_words._searched) == 28
+    many = NameMatcher(many_names(40))  # more words than the search takes: each word of the text looked up
+    assert many._both_words is None and not many._single_words.exact
+
+
+def plain_fold(text: str) -> str:
+    """fold() as it was: the set of the text's characters, one translate."""
+    if text.isascii():
+        return text.lower()
+    table = {ord(c): f for c in set(text) if ord(c) > 127 and (f := names._fold_char(c)) != c}
+    folded = text.translate(table).lower() if table else text.lower()
+    return folded if len(folded) == len(text) else "".join(names._fold_char(c) for c in text)
+
+
+ODD_CHARACTERS = "ÉéΣσςİßẞǅﬁÅ²½Ⅻ①ＡｶﾞKΩϴΐ\ue000\udc80\ud800’ŉǰ"
+
+
+@SETTINGS
+@given(st.text(alphabet=st.one_of(st.characters(), st.sampled_from(ODD_CHARACTERS), st.sampled_from("abc XYZ.\n")),
+               max_size=300))
+@example("Ünïcödé " * 3000)
+@example("plain text with one ’ curly quote " * 2000)
+def test_fold_agrees_with_set_and_translate(text: str) -> None:
+    assert names.fold(text) == plain_fold(text)
+
+
 OLD_ESCAPE = re.compile(
     r"%[0-7][0-9a-f]|(?:%[89a-f][0-9a-f])+|&#[0-9]{1,8};?|&#x[0-9a-f]{1,8};?|&(?:commat|period|lowbar|plus);|=40",
     re.IGNORECASE,
