@@ -4,7 +4,7 @@ The name search (str.find per known word, shared by both passes) against
 the plain alternation scan; fold() against set-and-translate; the escape
 pattern against the alternation it was rewritten from; the parse of a
 single-part original against the email package's parser; the writing of a
-leaf part against its generator.
+leaf part against its generator; single_line() against its slow path.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from relay.outbound import names, rewrite, scrub
+from relay.outbound import headers, names, rewrite, scrub
 from relay.outbound.names import NameMatcher
 from tests.unit.test_mail_corpus import CTX as CORPUS_CTX
 from tests.unit.test_mask_fuzz import messages
@@ -232,3 +232,17 @@ def test_a_payload_the_fast_writer_does_not_take_goes_to_the_generator() -> None
     assert_written_as_the_generator_writes(part)
     assert rewrite._generate(part)[1] == b"Subject: x\r\n\r\nbody\n"
 
+
+def plain_single_line(value: str) -> str:
+    """single_line() without its shortcut for printable ASCII."""
+    text = headers._from_surrogates(str(value))
+    text = headers._BREAKS.sub(" ", text.replace("\t", " "))
+    text = headers._CONTROLS.sub("", text)
+    return re.sub(r" {2,}", " ", text).strip()
+
+
+@SETTINGS
+@given(st.lists(st.one_of(st.text(max_size=6), st.sampled_from(["  ", " ", "\t", "\r\n", "\x0b", "\x7f", "\x85", "\udcff",
+                                                                 "a", "Z", "~"])), max_size=20).map("".join))
+def test_single_line_agrees_with_its_slow_path(value: str) -> None:
+    assert headers.single_line(value) == plain_single_line(value)
