@@ -13,7 +13,7 @@ how many names are known.
 
 The text is searched for the known words themselves (str.find, in C) and
 only their whole-word hits are looked at in Python; the full-name and the
-single-word passes share one search unless a full name was replaced.
+single-word passes share one search (carried over the full names replaced).
 """
 
 from __future__ import annotations
@@ -203,19 +203,69 @@ class NameMatcher:
         if not self._single or not text:
             return text
         folded = fold(text)
-        if self._both_words is not None:
-            hits = self._both_words.hits(folded)
-            replaced = self._replace_full(text, folded, hold, [h for h in hits if h[2] in self._full])
-            if replaced is text:  # most texts name nobody in full: their folded form and hits still hold
-                return self._replace_single(text, [h for h in hits if h[2] in self._single], hold, markup)
-        else:
-            replaced = self._replace_full(text, folded, hold, self._full_words.hits(folded))
-            if replaced is text:
-                return self._replace_single(text, self._single_words.hits(folded), hold, markup)
-        return self._replace_single(replaced, self._single_words.hits(fold(replaced)), hold, markup)
+        if self._both_words is None:
+            replaced = self._replace_full(text, folded, hold, self._full_words.hits(folded), [])
+            if replaced is not text:  # most texts name nobody in full: their folded form still holds
+                folded = fold(replaced)
+            return self._replace_single(replaced, self._single_words.hits(folded), hold, markup)
+        hits = self._both_words.hits(folded)
+        spans: list[tuple[int, int, str]] = []
+        replaced = self._replace_full(text, folded, hold, [h for h in hits if h[2] in self._full], spans)
+        singles = [h for h in hits if h[2] in self._single]
+        if spans:  # a full name replaced: the hits move, and a word next to it may be whole now
+            if all(held and not any(_letter(c) for c in fold(held)) for _, _, held in spans):
+                singles = self._hits_after(folded, singles, spans)
+            else:
+                singles = self._single_words.hits(fold(replaced))
+        return self._replace_single(replaced, singles, hold, markup)
 
-    def _replace_full(self, text: str, folded: str, hold: Callable[[str], str], hits: list[_Hit]) -> str:
-        """``text`` itself when no full name is in it."""
+    def _hits_after(self, folded: str, hits: list[_Hit], spans: list[tuple[int, int, str]]) -> list[_Hit]:
+        """The single-word hits of the text once each span (start, end, what replaced it) is replaced.
+
+        Found from the hits before instead of folding and searching again:
+        fold() is one character for one whatever surrounds it, so between the
+        spans the new text folds as before, and what replaced them has no
+        letter, so no hit is in it and a word touching it is whole at that end.
+        The hits are those outside the spans, and any word that touches one
+        (none does while a full name starts at a whole word and ends before a
+        character that is no word character; checked all the same), moved by
+        what each span before them grew or shrank.
+        """
+        starts = {start for start, _, _ in spans}
+        ends = {end for _, end, _ in spans}
+        size = len(folded)
+
+        def whole(start: int, end: int) -> bool:
+            return ((start == 0 or start in ends or not _letter(folded[start - 1]))
+                    and (end == size or end in starts or not _letter(folded[end])))
+
+        found: set[_Hit] = set()
+        index = 0
+        for start, end, word in hits:  # both sorted: drop those inside a span
+            while index < len(spans) and spans[index][1] <= start:
+                index += 1
+            if index == len(spans) or start < spans[index][0]:
+                found.add((start, end, word))
+        for i, (start, end, _) in enumerate(spans):
+            before = spans[i - 1][1] if i else 0
+            after = spans[i + 1][0] if i + 1 < len(spans) else size
+            for word in self._single:
+                if start - len(word) >= before and folded.startswith(word, start - len(word)) and whole(start - len(word), start):
+                    found.add((start - len(word), start, word))
+                if end + len(word) <= after and folded.startswith(word, end) and whole(end, end + len(word)):
+                    found.add((end, end + len(word), word))
+        moved: list[_Hit] = []
+        shift = index = 0
+        for start, end, word in sorted(found):
+            while index < len(spans) and spans[index][1] <= start:
+                shift += len(spans[index][2]) - (spans[index][1] - spans[index][0])
+                index += 1
+            moved.append((start + shift, end + shift, word))
+        return moved
+
+    def _replace_full(self, text: str, folded: str, hold: Callable[[str], str], hits: list[_Hit],
+                      spans: list[tuple[int, int, str]]) -> str:
+        """``text`` itself when no full name is in it; each name replaced is added to ``spans`` (start, end, what replaced it)."""
         out: list[str] = []
         last = 0
         for start, _, word in hits:
@@ -224,7 +274,9 @@ class NameMatcher:
             for pattern, handle in self._full.get(word, ()):
                 found = pattern.match(folded, start)
                 if found and _is_named(text[found.start() : found.end()]):
-                    out.extend((text[last : found.start()], hold(handle)))
+                    held = hold(handle)
+                    out.extend((text[last : found.start()], held))
+                    spans.append((found.start(), found.end(), held))
                     last = found.end()
                     break
         if not out:
