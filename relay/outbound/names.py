@@ -239,28 +239,26 @@ class NameMatcher:
             return ((start == 0 or start in ends or not _letter(folded[start - 1]))
                     and (end == size or end in starts or not _letter(folded[end])))
 
-        found: set[_Hit] = set()
-        index = 0
-        for start, end, word in hits:  # both sorted: drop those inside a span
-            while index < len(spans) and spans[index][1] <= start:
-                index += 1
-            if index == len(spans) or start < spans[index][0]:
-                found.add((start, end, word))
+        touching: list[_Hit] = []
         for i, (start, end, _) in enumerate(spans):
             before = spans[i - 1][1] if i else 0
             after = spans[i + 1][0] if i + 1 < len(spans) else size
             for word in self._single:
                 if start - len(word) >= before and folded.startswith(word, start - len(word)) and whole(start - len(word), start):
-                    found.add((start - len(word), start, word))
+                    touching.append((start - len(word), start, word))
                 if end + len(word) <= after and folded.startswith(word, end) and whole(end, end + len(word)):
-                    found.add((end, end + len(word), word))
+                    touching.append((end, end + len(word), word))
+        if touching:
+            hits = sorted(set(hits) | set(touching))
         moved: list[_Hit] = []
         shift = index = 0
-        for start, end, word in sorted(found):
-            while index < len(spans) and spans[index][1] <= start:
+        count = len(spans)
+        for start, end, word in hits:  # both sorted: drop those inside a span, move the others
+            while index < count and spans[index][1] <= start:
                 shift += len(spans[index][2]) - (spans[index][1] - spans[index][0])
                 index += 1
-            moved.append((start + shift, end + shift, word))
+            if index == count or start < spans[index][0]:
+                moved.append((start + shift, end + shift, word))
         return moved
 
     def _replace_full(self, text: str, folded: str, hold: Callable[[str], str], hits: list[_Hit],
@@ -352,13 +350,18 @@ class _Words:
     def hits(self, folded: str) -> list[_Hit]:
         """Every hit that is a whole word, in order of position (no two overlap)."""
         hits: list[_Hit] = []
+        find, last = folded.find, len(folded) - 1
         for word in self._searched:
-            size, find = len(word), folded.find
+            size = len(word)
             at = find(word)
             while at >= 0:
-                if _whole_word(folded, at, at + size):
-                    hits.append((at, at + size, word))
-                at = find(word, at + size)  # a whole word cannot start inside an occurrence: letters only
+                end = at + size
+                # _whole_word(), written out: this loop runs for every occurrence of every known word
+                before = folded[at - 1] if at else " "
+                after = folded[end] if end <= last else " "
+                if not (before.isalpha() and before < _NO_SPACES) and not (after.isalpha() and after < _NO_SPACES):
+                    hits.append((at, end, word))
+                at = find(word, end)  # a whole word cannot start inside an occurrence: letters only
         if self._pattern is not None:
             for match in self._pattern.finditer(folded):
                 start, end = match.span()
@@ -381,9 +384,12 @@ def _whole_word(text: str, start: int, end: int) -> bool:
     return not (start > 0 and _letter(text[start - 1])) and not (end < len(text) and _letter(text[end]))
 
 
+_NO_SPACES = "\u2e80"  # from here on, scripts written without spaces (CJK)
+
+
 def _letter(c: str) -> bool:
     """A letter that continues a word; scripts written without spaces (CJK) never do."""
-    return c.isalpha() and ord(c) < 0x2E80
+    return c.isalpha() and c < _NO_SPACES
 
 
 def _first_word(token: str) -> str:
@@ -418,9 +424,9 @@ def _stands_as_name(text: str, start: int, end: int, markup: bool) -> bool:
     following = re.match(r"[ \t]+([^\W\d_][\w'’-]*)", after)
     if following and _capitalised(following.group(1)) and following.group(1) not in ("I", "I'm"):
         return False  # the first part of someone else's name: "Will Smith"
-    previous = re.search(r"([^\W\d_][\w'’-]*)[ \t]+\Z", before)
-    if previous and _capitalised(previous.group(1)) and fold(previous.group(1)) not in _GREETINGS:
-        if not _sentence_start(before[: previous.start()]):
+    previous = _last_word(before)
+    if previous and _capitalised(previous[1]) and fold(previous[1]) not in _GREETINGS:
+        if not _sentence_start(before[: previous[0]]):
             return False  # the last part of someone else's name, or a title: "MaryJane Doe"
     if not _sentence_start(before):
         return True
@@ -431,6 +437,28 @@ def _stands_as_name(text: str, start: int, end: int, markup: bool) -> bool:
         or _VOCATIVE.match(after)
         or after.startswith(_HONORIFICS)
     )
+
+
+_WORD_TAIL = "_'’-"  # besides letters and digits, what the last word before a name may hold
+
+
+def _last_word(before: str) -> tuple[int, str] | None:
+    """Where ``re.search(r"([^\\W\\d_][\\w'’-]*)[ \\t]+\\Z", before)`` matches, and its word, scanning back.
+
+    The regex search tries every position of up to 300 characters (25 µs per
+    capitalised word); the match can only be in the run of word characters
+    just before the closing spaces, from its first letter.
+    """
+    text = before.rstrip(" \t")
+    if len(text) == len(before):
+        return None
+    start = len(text)
+    while start and (text[start - 1].isalnum() or text[start - 1] in _WORD_TAIL):
+        start -= 1
+    for at in range(start, len(text)):
+        if text[at].isalnum() and not text[at].isdecimal():  # [^\W\d_]: a word character, no digit, no "_"
+            return at, text[at:]
+    return None
 
 
 def _glued(text: str, start: int, end: int) -> bool:

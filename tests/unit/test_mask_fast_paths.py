@@ -1,7 +1,8 @@
 """Each shortcut the masked copy takes agrees with the exact way it stands in for, on real and random input.
 
 The name search (str.find per known word, shared by both passes) against
-the plain alternation scan; fold() against set-and-translate; the escape
+the plain alternation scan; the word before a name against its regex;
+fold() against set-and-translate; the escape
 pattern against the alternation it was rewritten from; the parse of a
 single-part original against the email package's parser; the writing of a
 leaf part against its generator; single_line() against its slow path.
@@ -113,6 +114,17 @@ def test_the_search_is_taken_for_a_few_real_names_and_the_scan_kept_otherwise() 
     assert some._both_words is not None and len(some._single_words._searched) == 28
     many = NameMatcher(many_names(40))  # more words than the search takes: each word of the text looked up
     assert many._both_words is None and not many._single_words.exact
+
+
+LAST_WORD = re.compile(r"([^\W\d_][\w'’-]*)[ \t]+\Z")
+
+
+@SETTINGS
+@given(st.lists(st.one_of(st.text(max_size=4), st.sampled_from([" ", "\t", "\n", "_", "'", "’", "-", "1", "²", "Ⅻ", "山",
+                                                                 "Mary", "jane", "é", "\u00a0", "\r"])), max_size=20).map("".join))
+def test_the_word_before_a_name_is_found_as_the_regex_finds_it(before: str) -> None:
+    match = LAST_WORD.search(before)
+    assert names._last_word(before) == ((match.start(), match.group(1)) if match else None)
 
 
 def test_fold_is_one_character_for_one_whatever_surrounds_it() -> None:
