@@ -39,7 +39,10 @@ def single_line(value: str) -> str:
     Used on values that were already decoded and scrubbed: decoding them a
     second time could reveal what an encoded word inside an encoded word hid.
     """
-    text = _from_surrogates(str(value))
+    text = str(value)
+    if text.isascii() and text.isprintable() and "  " not in text:
+        return text.strip()  # most values: no break, tab, control or run of spaces to clean
+    text = _from_surrogates(text)
     text = _BREAKS.sub(" ", text.replace("\t", " "))
     text = _CONTROLS.sub("", text)
     return re.sub(r" {2,}", " ", text).strip()

@@ -10,6 +10,7 @@ over as base64. The result is 7-bit, CRLF, with no line over 998 octets.
 from __future__ import annotations
 
 import email
+import email.feedparser
 import email.policy
 import hashlib
 import io
@@ -79,6 +80,8 @@ _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _ADDR_SPEC = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
 _CID_URL = re.compile(r"(?i)\bcid:([^\"'\s>)]+)")
 _META_CHARSET = re.compile(r"(?i)(<meta\b[^>]*?charset\s*=\s*[\"']?)[^\"'\s;/>]+")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")  # one line as the email package's parser splits them
+_NEWLINE = re.compile(r"\r\n|\r|\n")  # a line end as its generator rewrites them
 
 
 @dataclass(frozen=True)
@@ -93,15 +96,15 @@ class _Copy:
 def build_masked_copy(raw: bytes, ctx: MaskContext) -> bytes:
     """The masked copy of `raw` for one recipient, as bytes with CRLF line endings, ready to DKIM-sign."""
     try:
-        source = email.message_from_bytes(raw, policy=email.policy.compat32)
+        source = _parse(raw)
     except Exception:  # the parser is forgiving; this is a last resort
         source = email.message_from_string("\n\n")
     copy = _Copy(ctx, Scrubber(ctx.address_map, ctx.name_map), _content_ids(source, ctx))
     try:
         root = _safe_part(copy, source, depth=0, path="r")
-        content_headers, body = _split(_generate(root))
+        content_headers, body = _generate(root)
     except Exception:
-        content_headers, body = _split(_generate(_placeholder()))
+        content_headers, body = _generate(_placeholder())
     top = _top_headers(source, copy).encode("ascii", "replace")
     tail = _tail_headers(ctx).encode("ascii", "replace")
     return top + b"MIME-Version: 1.0\r\n" + content_headers + tail + b"\r\n" + body
@@ -250,7 +253,7 @@ def _binary_part(copy: _Copy, part: Message, ctype: str) -> MIMEPart:
 def _attached_message(copy: _Copy, part: Message, inner: Message, depth: int, path: str) -> MIMEPart:
     """A forwarded message: its headers from the same allowlist, its body scrubbed."""
     root = _safe_part(copy, inner, depth + 1, f"{path}.m")
-    content_headers, body = _split(_generate(root))
+    content_headers, body = _generate(root)
     head = _attached_headers(copy, inner).encode("ascii", "replace")
     new = MIMEPart(policy=_POLICY)
     new["Content-Type"] = "message/rfc822"
@@ -400,7 +403,74 @@ def _placeholder() -> MIMEPart:
     return new
 
 
-def _generate(part: MIMEPart) -> bytes:
+def _parse(raw: bytes) -> Message:
+    """The stored original exactly as ``email.message_from_bytes`` (compat32) reads it.
+
+    A single-part message is read as the parser reads it, header block and
+    all, except that the body is taken whole: the parser would hand it over
+    line by line (in Python) only to join the lines again. Anything else
+    (multipart, message/*, a header block without its blank line) is left
+    to the parser.
+    """
+    text = raw.decode("ascii", "surrogateescape")  # as BytesParser decodes it
+    end = _head_end(text)
+    if end is not None:
+        head = email.message_from_string(text[:end], policy=email.policy.compat32)
+        if head.get_content_maintype() not in ("multipart", "message"):
+            head.set_payload(text[end:])
+            return head
+    return email.message_from_bytes(raw, policy=email.policy.compat32)
+
+
+def _head_end(text: str) -> int | None:
+    """Where the body starts, after the blank line that ends the header block as the parser finds it; None without one."""
+    at = 0
+    while (line := _LINE.match(text, at)) is not None:
+        if not email.feedparser.headerRE.match(line.group()):
+            return line.end() if email.feedparser.NLCRE.match(line.group()) else None
+        at = line.end()
+    return None
+
+
+def _generate(part: MIMEPart) -> tuple[bytes, bytes]:
+    """A part as BytesGenerator writes it, split into (its header lines, its body).
+
+    A leaf whose payload is plain ASCII (every text, attachment and
+    placeholder the copy makes) is written here the way the generator writes
+    one: each header folded by the policy, a blank line, the payload with
+    CRLF line ends. The generator writes such a body line by line in Python,
+    which cost more than masking it.
+    """
+    payload = part._payload  # what the generator itself reads (get_payload() may decode it)
+    if isinstance(payload, str) and payload.isascii() and part.get_content_maintype() not in ("multipart", "message"):
+        head = b"".join(_folded(name, value) for name, value in part.raw_items())
+        text = payload.replace("\n", "\r\n") if "\r" not in payload else "\r\n".join(_NEWLINE.split(payload))
+        return _split(head + b"\r\n" + text.encode("ascii"))
+    return _split(_generated(part))
+
+
+_FOLDED: dict[int, tuple[str, object, bytes]] = {}  # id(header) -> (name, header, its folded line)
+
+
+def _folded(name: str, value: object) -> bytes:
+    """``_POLICY.fold_binary(name, value)``, once per header object.
+
+    ``_Headers`` hands out one object per (name, value) while it recurs, and
+    a header object never changes, so its folded line does not either; the
+    object is kept with its line, so its id cannot be reused meanwhile.
+    """
+    found = _FOLDED.get(id(value))
+    if found is not None and found[0] == name and found[1] is value:
+        return found[2]
+    folded = _POLICY.fold_binary(name, value)
+    if len(_FOLDED) >= 1024:
+        _FOLDED.clear()
+    _FOLDED[id(value)] = (name, value, folded)
+    return folded
+
+
+def _generated(part: MIMEPart) -> bytes:
+    """The part flattened by the email package's generator: the exact reference for ``_generate``."""
     buffer = io.BytesIO()
     BytesGenerator(buffer, mangle_from_=False, policy=_POLICY).flatten(part)
     return buffer.getvalue()
