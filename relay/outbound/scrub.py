@@ -190,10 +190,14 @@ def _known_address(book: AddressBook, lowered: str, at: int) -> tuple[int, int, 
 
 
 def _anchored(text: str) -> bool:
-    """``_ANCHOR.search(text)``, with the anchors that have no letter looked for first (str.find is memchr)."""
-    if "@" in text or "%40" in text or "&#" in text or "=40" in text:
+    """``_ANCHOR.search(text)``, with the anchors that have no letter looked for first.
+
+    Each by its first character before the whole of it: only a one-character
+    search runs at memchr speed (64 KB: 1 us, against 46 us for "%40").
+    """
+    if "@" in text or ("%" in text and "%40" in text) or ("=" in text and "=40" in text):
         return True
-    return "&" in text and _ANCHOR.search(text) is not None
+    return "&" in text and ("&#" in text or _ANCHOR.search(text) is not None)
 
 
 def _release(held: list[str], match: re.Match[str]) -> str:
