@@ -6,7 +6,8 @@ fold() against set-and-translate; the escape pattern against the
 alternation it was rewritten from; the address around an "@" against the
 character-by-character scan; the parse of a single-part original against
 the email package's parser; the writing of a leaf part against its
-generator; single_line() against its slow path.
+generator, and the choice of 7bit against the email package's; single_line()
+against its slow path.
 """
 
 from __future__ import annotations
@@ -281,6 +282,21 @@ def test_a_text_part_is_written_as_the_generator_writes_it(text, subtype, cte, p
     part.set_content(text, subtype=subtype, charset="utf-8", cte=cte, params=params, disposition=disposition,
                      filename=params.get("name"), cid="<abc@relay.invalid>" if cid else None)
     assert_written_as_the_generator_writes(part)
+
+
+@SETTINGS
+@given(texts)
+@example("short lines\n" * 5000)
+@example("x" * 78 + "\r\n" + "y" * 78)
+@example("x" * 79)
+def test_a_text_is_called_7bit_where_the_email_package_would_choose_7bit(text: str) -> None:
+    def made(cte: str | None) -> bytes:
+        part = MIMEPart(policy=rewrite._POLICY)
+        part.set_content(text, subtype="plain", charset="utf-8", cte=cte)
+        return rewrite._generated(part)
+
+    assert rewrite._seven_bit(text) in (None, "7bit")
+    assert made(rewrite._seven_bit(text)) == made(None)
 
 
 @SETTINGS
