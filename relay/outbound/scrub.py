@@ -17,6 +17,7 @@ import bisect
 import html as html_lib
 import re
 from collections.abc import Callable, Mapping
+from functools import cached_property
 from html.parser import HTMLParser
 
 from relay.outbound import cards
@@ -123,6 +124,11 @@ class AddressBook(Mapping[str, str]):
     def with_extra(self, entries: Mapping[str, str]) -> "AddressBook":
         return AddressBook(entries, base=self) if entries else self
 
+    @cached_property
+    def domains(self) -> frozenset[str]:
+        """Every domain with a known address: most candidate domains around an "@" are none of them."""
+        return frozenset(self._domains) | (self._base.domains if self._base is not None else frozenset())
+
     def locals_at(self, domain: str) -> list[dict[str, str]]:
         found = [self._domains[domain]] if domain in self._domains else []
         return found + (self._base.locals_at(domain) if self._base is not None else [])
@@ -153,6 +159,11 @@ def address_book(address_map: Mapping[str, str]) -> AddressBook:
 _LOCAL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+/=?^_`{|}~-.")
 _DOMAIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
 _MAX_LOCAL, _MAX_DOMAIN = 64, 255  # RFC 5321 4.5.3.1
+# The same runs as regexes, so the scans around an "@" run in C: local-part
+# characters (matched on the reversed text before it), and domain characters
+# or any other letter or digit beyond ASCII ([^\W_] is str.isalnum()).
+_LOCAL_RUN = re.compile("[" + "".join(re.escape(c) for c in sorted(_LOCAL_CHARS)) + "]*")
+_DOMAIN_RUN = re.compile("(?:[" + "".join(re.escape(c) for c in sorted(_DOMAIN_CHARS)) + r"]|(?![\x00-\x7f])[^\W_])*")
 
 
 def _known_address(book: AddressBook, lowered: str, at: int) -> tuple[int, int, str] | None:
@@ -160,15 +171,15 @@ def _known_address(book: AddressBook, lowered: str, at: int) -> tuple[int, int, 
 
     Greedy on purpose: a known address inside a longer one is still replaced.
     """
-    start, floor = at, max(0, at - _MAX_LOCAL)  # no known address is longer: the scan stays bounded
-    while start > floor and lowered[start - 1] in _LOCAL_CHARS:
-        start -= 1
-    end, ceiling = at + 1, min(len(lowered), at + 1 + _MAX_DOMAIN)
-    while end < ceiling and (lowered[end] in _DOMAIN_CHARS or (lowered[end].isalnum() and not lowered[end].isascii())):
-        end += 1
-    local, best = lowered[start:at], None
+    floor = max(0, at - _MAX_LOCAL)  # no known address is longer: the scans stay bounded
+    start = at - _LOCAL_RUN.match(lowered[floor:at][::-1]).end()
+    end = _DOMAIN_RUN.match(lowered, at + 1, min(len(lowered), at + 1 + _MAX_DOMAIN)).end()
+    local, best, domains = lowered[start:at], None, book.domains
     for stop in range(end, at + 1, -1):
-        for locals_ in book.locals_at(lowered[at + 1 : stop]):
+        domain = lowered[at + 1 : stop]
+        if domain not in domains:
+            continue
+        for locals_ in book.locals_at(domain):
             for i in range(len(local)):
                 alias = locals_.get(local[i:])
                 if alias is not None:
@@ -176,6 +187,17 @@ def _known_address(book: AddressBook, lowered: str, at: int) -> tuple[int, int, 
                         best = (start + i, stop, alias)
                     break
     return best
+
+
+def _anchored(text: str) -> bool:
+    """``_ANCHOR.search(text)``, with the anchors that have no letter looked for first.
+
+    Each by its first character before the whole of it: only a one-character
+    search runs at memchr speed (64 KB: 1 us, against 46 us for "%40").
+    """
+    if "@" in text or ("%" in text and "%40" in text) or ("=" in text and "=40" in text):
+        return True
+    return "&" in text and ("&#" in text or _ANCHOR.search(text) is not None)
 
 
 def _release(held: list[str], match: re.Match[str]) -> str:
@@ -223,7 +245,7 @@ class Scrubber:
         return handle if handle is not None else self.text(value)
 
     def _replace_addresses(self, text: str, hold: Callable[[str], str]) -> str:
-        if not self._book or not _ANCHOR.search(text):
+        if not self._book or not _anchored(text):
             return text
         unescaped = _Unescaped(text)
         lowered = unescaped.text.lower()

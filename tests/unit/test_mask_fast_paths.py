@@ -2,10 +2,12 @@
 
 The name search (str.find per known word, shared by both passes) against
 the plain alternation scan; the word before a name against its regex;
-fold() against set-and-translate; the escape
-pattern against the alternation it was rewritten from; the parse of a
-single-part original against the email package's parser; the writing of a
-leaf part against its generator; single_line() against its slow path.
+fold() against set-and-translate; the escape pattern against the
+alternation it was rewritten from; the address around an "@" against the
+character-by-character scan; the parse of a single-part original against
+the email package's parser; the writing of a leaf part against its
+generator, and the choice of 7bit against the email package's; single_line()
+against its slow path.
 """
 
 from __future__ import annotations
@@ -175,6 +177,43 @@ def test_the_escape_pattern_finds_what_the_alternation_found(text: str) -> None:
     ]
 
 
+def plain_known_address(book: scrub.AddressBook, lowered: str, at: int):
+    """_known_address() as it was: scans one character at a time, looks every candidate domain up."""
+    start, floor = at, max(0, at - scrub._MAX_LOCAL)
+    while start > floor and lowered[start - 1] in scrub._LOCAL_CHARS:
+        start -= 1
+    end, ceiling = at + 1, min(len(lowered), at + 1 + scrub._MAX_DOMAIN)
+    while end < ceiling and (lowered[end] in scrub._DOMAIN_CHARS or (lowered[end].isalnum() and not lowered[end].isascii())):
+        end += 1
+    local, best = lowered[start:at], None
+    for stop in range(end, at + 1, -1):
+        for locals_ in book.locals_at(lowered[at + 1 : stop]):
+            for i in range(len(local)):
+                alias = locals_.get(local[i:])
+                if alias is not None:
+                    if best is None or stop - (start + i) > best[1] - best[0]:
+                        best = (start + i, stop, alias)
+                    break
+    return best
+
+
+BOOK = scrub.AddressBook({"jane.doe@example.com": "a@relay", "doe@example.com": "b@relay", "x@ex.co": "c@relay",
+                          "sam@bücher.example": "d@relay", "o'neil+tag@mail.example.org": "e@relay"})
+BOOK_WITH_EXTRA = BOOK.with_extra({"jane@example.com.au": "f@relay", "x@ex.co": "g@relay"})
+
+
+@SETTINGS
+@given(st.lists(st.one_of(st.sampled_from(["@", "jane.doe", "doe", "x", "ex.co", "example.com", ".au", "bücher", "sam",
+                                           "o'neil+tag", "mail.example.org", "-", ".", " ", "_", "é", "1", "<", "\n"]),
+                          st.text(max_size=3)), max_size=25).map(lambda chunks: "".join(chunks).lower()),
+       st.sampled_from([BOOK, BOOK_WITH_EXTRA]))
+def test_an_address_is_found_around_its_at_sign_as_the_character_scan_found_it(lowered: str, book) -> None:
+    for at in (i for i, c in enumerate(lowered) if c == "@"):
+        assert scrub._known_address(book, lowered, at) == plain_known_address(book, lowered, at)
+    assert scrub._anchored(lowered) == bool(scrub._ANCHOR.search(lowered))
+    assert scrub._anchored(lowered.upper() + "&COMMAT;") and not scrub._anchored("&comma; 40 %4")
+
+
 def message_shape(msg) -> tuple:
     payload = msg._payload
     return (
@@ -243,6 +282,21 @@ def test_a_text_part_is_written_as_the_generator_writes_it(text, subtype, cte, p
     part.set_content(text, subtype=subtype, charset="utf-8", cte=cte, params=params, disposition=disposition,
                      filename=params.get("name"), cid="<abc@relay.invalid>" if cid else None)
     assert_written_as_the_generator_writes(part)
+
+
+@SETTINGS
+@given(texts)
+@example("short lines\n" * 5000)
+@example("x" * 78 + "\r\n" + "y" * 78)
+@example("x" * 79)
+def test_a_text_is_called_7bit_where_the_email_package_would_choose_7bit(text: str) -> None:
+    def made(cte: str | None) -> bytes:
+        part = MIMEPart(policy=rewrite._POLICY)
+        part.set_content(text, subtype="plain", charset="utf-8", cte=cte)
+        return rewrite._generated(part)
+
+    assert rewrite._seven_bit(text) in (None, "7bit")
+    assert made(rewrite._seven_bit(text)) == made(None)
 
 
 @SETTINGS
