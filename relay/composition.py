@@ -38,11 +38,11 @@ from relay.intake.postmaster_mail import PostmasterRoute
 from relay.intake.sender import SenderCheck
 from relay.intake.service_mail import ServiceRoute, away_note_hook
 from relay import keys
+from relay.flow import InFlow
 from relay.metrics import Metrics
 from relay.moderation.notice import NoticePlanner
 from relay.notices import environment
 from relay.outbound.dkim import Signer
-from relay.flow import InFlow
 from relay.outbound.failure import FailureNotices
 from relay.outbound.message_ids import new_message_id
 from relay.outbound.transports import MaildirTransport, SmarthostTransport, Transport

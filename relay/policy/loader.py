@@ -11,6 +11,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +47,14 @@ class PolicySet:
     default: Policy = Policy()
     programs: tuple[tuple[str, Policy], ...] = ()
 
-    @property
+    @cached_property
     def count_bound(self) -> int:
         """How far a pairing's messages are worth counting: one past the largest ``premoderate_first``.
 
         Pre-moderation only asks "fewer than N?"; counting a long
         conversation further (up to a thousand rows) at every RCPT cost
-        70 µs for an answer nobody reads.
+        70 µs for an answer nobody reads. Worked out once per policy set,
+        not at every RCPT.
         """
         return 1 + max((p.premoderate_first for p in (self.default, *(p for _, p in self.programs))), default=0)
 
