@@ -21,9 +21,14 @@ from typing import Callable, Iterator, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 
 T = TypeVar("T")
+
+# How long a lookup on the event loop waits for a locked SQLite file before
+# it goes to a store thread instead (see Database.lookup).
+INLINE_BUSY_MS = 20
 
 
 def engine_url(url: str) -> str:
@@ -156,6 +161,11 @@ class WriteLock:
         self._fd = None
 
 
+def _locked(error: OperationalError) -> bool:
+    """A SQLite lock wait ran out (SQLITE_BUSY or SQLITE_LOCKED)."""
+    return "locked" in str(error.orig).lower() or "busy" in str(error.orig).lower()
+
+
 def write_lock_for(engine: Engine) -> WriteLock | None:
     """The file lock for a SQLite file database; none for PostgreSQL or an in-memory SQLite."""
     if engine.dialect.name != "sqlite":
@@ -181,6 +191,9 @@ class Database:
         self._local = threading.local()  # each thread's lookup connection (see lookup_sync)
         self._lookup_conns: list[Connection] = []
         self._lookup_lock = threading.Lock()
+        # The event loop's own lookup connection (SQLite only, see lookup).
+        self._inline_lookups = self.dialect == "sqlite"
+        self._loop_conns: dict[int, Connection] = {}  # each event loop's lookup connection, by its thread
 
     @classmethod
     def from_url(cls, url: str, threads: int = 4) -> "Database":
@@ -236,10 +249,20 @@ class Database:
         """
         conn = getattr(self._local, "conn", None)
         if conn is None or conn.closed:
-            conn = self.reader.connect()
-            self._local.conn = conn
-            with self._lookup_lock:
-                self._lookup_conns.append(conn)
+            conn = self._local.conn = self._connect_lookup()
+        return self._ask(conn, work)
+
+    def _connect_lookup(self, busy_ms: int | None = None) -> Connection:
+        conn = self.reader.connect()
+        if busy_ms is not None:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={busy_ms}")
+            conn.rollback()
+        with self._lookup_lock:
+            self._lookup_conns.append(conn)
+        return conn
+
+    def _ask(self, conn: Connection, work: Callable[[Connection], T]) -> T:
+        """``work`` on a lookup connection; whatever it began is rolled back, a failed connection dropped."""
         try:
             result = work(conn)
         except BaseException:
@@ -253,7 +276,6 @@ class Database:
         return result
 
     def _drop_lookup(self, conn: Connection) -> None:
-        self._local.conn = None
         with self._lookup_lock:
             if conn in self._lookup_conns:
                 self._lookup_conns.remove(conn)
@@ -264,9 +286,45 @@ class Database:
             pass
 
     async def lookup(self, work: Callable[[Connection], T]) -> T:
-        """``lookup_sync`` off the event loop (RCPT and DATA reads)."""
+        """``lookup_sync`` for the event loop (RCPT and DATA reads, a copy's context).
+
+        On SQLite the questions are a few indexed reads of a local file in
+        WAL mode, where a reader never waits for the writer: asked on the
+        loop they take tens of microseconds, where handing them to a store
+        thread and back cost more CPU than that, and under load far more
+        time waiting for the GIL. So each loop keeps a connection of its
+        own. It is opened on a store thread (opening may wait for the file),
+        and it waits at most ``INLINE_BUSY_MS`` for a lock: a question that
+        finds the file locked all the same goes to a store thread, which
+        waits as long as the URL's timeout allows. PostgreSQL is asked over
+        the network, always from a store thread.
+        """
         loop = asyncio.get_running_loop()
+        if not self._inline_lookups:
+            return await loop.run_in_executor(self._pool, self.lookup_sync, work)
+        conn = self._loop_conns.get(threading.get_ident())
+        if conn is None or conn.closed:
+            return await loop.run_in_executor(self._pool, self._first_loop_lookup, threading.get_ident(), work)
+        try:
+            return self._ask(conn, work)
+        except OperationalError as error:
+            if not _locked(error):
+                raise
         return await loop.run_in_executor(self._pool, self.lookup_sync, work)
+
+    def _first_loop_lookup(self, loop_thread: int, work: Callable[[Connection], T]) -> T:
+        """Open a loop's connection and ask its first question; the loop uses it only once this is done."""
+        conn = self._connect_lookup(INLINE_BUSY_MS)
+        result = self._ask(conn, work)
+        if not conn.closed:
+            with self._lookup_lock:
+                current = self._loop_conns.get(loop_thread)
+                spare = current is not None and not current.closed  # another first question got there first
+                if not spare:
+                    self._loop_conns[loop_thread] = conn
+            if spare:
+                self._drop_lookup(conn)
+        return result
 
     def run_sync(self, work: Callable[[Session], T]) -> T:
         with self.transaction() as session:
