@@ -178,7 +178,7 @@ def write_lock_for(engine: Engine) -> WriteLock | None:
 
 
 class Database:
-    """Runs store work in threads so the event loop never waits on the database."""
+    """Runs store work in threads, so the event loop never waits on the database (SQLite lookups excepted, see lookup)."""
 
     def __init__(self, engine: Engine, threads: int = 4) -> None:
         self.engine = engine
