@@ -14,6 +14,7 @@ import asyncio
 import concurrent.futures
 import fcntl
 import os
+import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -162,8 +163,9 @@ class WriteLock:
 
 
 def _locked(error: OperationalError) -> bool:
-    """A SQLite lock wait ran out (SQLITE_BUSY or SQLITE_LOCKED)."""
-    return "locked" in str(error.orig).lower() or "busy" in str(error.orig).lower()
+    """A SQLite lock wait ran out: SQLITE_BUSY or SQLITE_LOCKED, or one of their extended codes."""
+    code = getattr(error.orig, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def write_lock_for(engine: Engine) -> WriteLock | None:
@@ -191,8 +193,6 @@ class Database:
         self._local = threading.local()  # each thread's lookup connection (see lookup_sync)
         self._lookup_conns: list[Connection] = []
         self._lookup_lock = threading.Lock()
-        # The event loop's own lookup connection (SQLite only, see lookup).
-        self._inline_lookups = self.dialect == "sqlite"
         self._loop_conns: dict[int, Connection] = {}  # each event loop's lookup connection, by its thread
 
     @classmethod
@@ -300,11 +300,12 @@ class Database:
         the network, always from a store thread.
         """
         loop = asyncio.get_running_loop()
-        if not self._inline_lookups:
+        if self.dialect != "sqlite":
             return await loop.run_in_executor(self._pool, self.lookup_sync, work)
-        conn = self._loop_conns.get(threading.get_ident())
+        loop_thread = threading.get_ident()
+        conn = self._loop_conns.get(loop_thread)
         if conn is None or conn.closed:
-            return await loop.run_in_executor(self._pool, self._first_loop_lookup, threading.get_ident(), work)
+            return await loop.run_in_executor(self._pool, self._first_loop_lookup, loop_thread, work)
         try:
             return self._ask(conn, work)
         except OperationalError as error:
