@@ -33,8 +33,10 @@ async def start(relay: Relay, listen: bool = True, work: bool = True, sock=None)
     settings = relay.settings
     db = relay.db
 
+    kinds = lookups.AliasKinds()
+
     async def alias_kind(local: str) -> str:
-        return await db.lookup(lambda c: lookups.alias_kind(c, local))
+        return kinds.known(local) or await db.lookup(lambda c: kinds.read(c, local))
 
     intake = Intake(
         settings.domain,

@@ -151,23 +151,24 @@ async def store_and_answer(ctx: IntakeContext, store: "StoreMessage") -> Reply:
 
 
 def _resolve(conn: Connection, mail_from: str, local: str, count_up_to: int, ended_ok: bool = False) -> PairRecipient | Reply:
-    if not lookups.is_enrolled(conn, mail_from):
+    found = lookups.pair_route(conn, mail_from, local, count_up_to)
+    return _decide_rcpt(found, ended_ok)
+
+
+def _decide_rcpt(found: lookups.PairRoute, ended_ok: bool) -> PairRecipient | Reply:
+    """The RCPT answer from what the store said; the order of the checks is what an outsider can learn."""
+    if not found.enrolled:
         return replies.NOT_ENROLLED
-    recipient = lookups.by_alias(conn, local)
+    recipient, sender = found.recipient, found.sender
     if recipient is None or recipient.status != "active":
         return replies.UNKNOWN_RECIPIENT
-    sender = lookups.by_email_in(conn, mail_from, recipient.program_id)
     if sender is None or sender.id == recipient.id:
         return replies.NOT_PAIRED
-    pairing_id = lookups.pairing_between(conn, sender.id, recipient.id, lookups.OPEN)
-    if pairing_id is not None:
-        # What the policy will ask at DATA, read now in the same transaction: one trip to the store.
-        facts = lookups.pairing_facts(conn, sender, pairing_id, count_up_to)
-        return PairRecipient(recipient, sender, pairing_id, facts=facts)
-    if ended_ok:
-        ended = lookups.pairing_between(conn, sender.id, recipient.id, ("closed",))
-        if ended is not None:
-            return PairRecipient(recipient, sender, ended, ended=True)
+    if found.open_pairing is not None:
+        # What the policy will ask at DATA was read in the same statement: one trip to the store.
+        return PairRecipient(recipient, sender, found.open_pairing, facts=found.facts)
+    if ended_ok and found.closed_pairing is not None:
+        return PairRecipient(recipient, sender, found.closed_pairing, ended=True)
     return replies.NOT_PAIRED
 
 

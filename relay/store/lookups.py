@@ -11,6 +11,7 @@ column names are those of ``relay.store.tables`` (a test runs every one).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection
 
@@ -18,10 +19,9 @@ from relay import model
 from relay.addresses import normalise
 from relay.store.rows import Statement, moment
 
-OPEN = ("active", "closing")
 
 def person(row) -> model.Participant:
-    """A participant row (the columns of ``_PERSON_SQL``, in order) as the pure core's value."""
+    """A participant row (the columns of ``_PERSON``, in order) as the pure core's value."""
     pid, program_id, email, alias, handle, role, status, premoderate, tz, display_name, away_until = row
     return model.Participant(
         id=pid, program_id=program_id, email=email, alias=alias, handle=handle, role=model.Role(role), status=status,
@@ -29,46 +29,103 @@ def person(row) -> model.Participant:
     )
 
 
-_PERSON_SQL = ("id, program_id, email, alias, handle, role, status, premoderate, timezone, display_name, "
-               "away_until")
+_PERSON = ("id", "program_id", "email", "alias", "handle", "role", "status", "premoderate", "timezone",
+           "display_name", "away_until")
 _ALIAS_KIND = Statement("SELECT kind FROM alias WHERE local_part = :local")
-_ENROLLED = Statement("SELECT id FROM participant WHERE email = :email LIMIT 1")
-_BY_ALIAS = Statement(f"SELECT {_PERSON_SQL} FROM participant WHERE alias = :alias")
-_BY_EMAIL_IN = Statement(f"SELECT {_PERSON_SQL} FROM participant WHERE email = :email AND program_id = :program")
-_PAIRING = {
-    statuses: Statement(
-        "SELECT id FROM pairing WHERE ((mentor_id = :a AND mentee_id = :b) OR (mentor_id = :b AND mentee_id = :a))"
-        f" AND status IN ({', '.join(repr(s) for s in statuses)}) ORDER BY id DESC LIMIT 1"
+
+
+class AliasKinds:
+    """Whether an alias is a circle's or a participant's, remembered once read.
+
+    An alias is issued once, for one kind, and its row is kept for ever (an
+    erased person's alias is retired, not freed), so a kind once read never
+    changes; only an alias not (yet) in the registry is asked again. Every
+    RCPT to an alias asks this first.
+    """
+
+    LIMIT = 100_000  # aliases remembered before the memory starts over
+
+    def __init__(self) -> None:
+        self._known: dict[str, str] = {}
+
+    def known(self, local_part: str) -> str | None:
+        """The kind without asking the store, if this alias was seen before."""
+        return self._known.get(local_part.lower())
+
+    def read(self, conn: Connection, local_part: str) -> str:
+        """``circle`` for a circle's alias; anything else is looked up as a participant's."""
+        local = local_part.lower()
+        row = _ALIAS_KIND.first(conn, local=local)
+        if row is None:
+            return "participant"
+        if len(self._known) >= self.LIMIT:
+            self._known.clear()
+        kind = self._known[local] = "circle" if row[0] == "circle" else "participant"
+        return kind
+
+
+@dataclass(frozen=True)
+class PairRoute:
+    """What RCPT to a participant's alias needs to know, read in one statement (see ``pair_route``)."""
+
+    enrolled: bool  # the envelope sender is enrolled in some program
+    recipient: model.Participant | None  # the alias's owner
+    sender: model.Participant | None  # the envelope sender in the recipient's program
+    open_pairing: int | None  # their newest active or closing pairing
+    closed_pairing: int | None  # their newest closed one
+    facts: model.PairingFacts | None  # what the policy asks at DATA, when there is an open pairing
+
+
+def _between(statuses: str) -> str:
+    return ("(SELECT pairing.id FROM pairing WHERE ((pairing.mentor_id = s.id AND pairing.mentee_id = r.id)"
+            " OR (pairing.mentor_id = r.id AND pairing.mentee_id = s.id))"
+            f" AND pairing.status IN ({statuses}) ORDER BY pairing.id DESC LIMIT 1)")
+
+
+_PAIR_ROUTE = Statement(f"""
+    SELECT found.*,
+           (SELECT held_by_moderator FROM pairing WHERE pairing.id = found.open_id),
+           (SELECT count(*) FROM (SELECT message.id FROM message WHERE message.pairing_id = found.open_id
+                                  LIMIT :up_to) AS counted)
+    FROM (
+        SELECT EXISTS (SELECT 1 FROM participant WHERE participant.email = :email) AS enrolled,
+               {", ".join(f"r.{c} AS r_{c}" for c in _PERSON)},
+               {", ".join(f"s.{c} AS s_{c}" for c in _PERSON)},
+               program.name AS program_name, program.region AS program_region,
+               {_between("'active', 'closing'")} AS open_id,
+               {_between("'closed'")} AS closed_id
+        FROM (SELECT 1 AS here) AS here
+        LEFT JOIN participant AS r ON r.alias = :alias
+        LEFT JOIN participant AS s ON s.email = :email AND s.program_id = r.program_id
+        LEFT JOIN program ON program.id = s.program_id
+    ) AS found
+""")
+
+
+def pair_route(conn: Connection, mail_from: str, local_part: str, count_up_to: int = 1000) -> PairRoute:
+    """Who the alias is, who the writer is there, their pairings and the policy's facts: one statement.
+
+    Asked on every RCPT to a participant, so one trip to the store (and one
+    snapshot of it) instead of one per question. The message count stops at
+    ``count_up_to``: pre-moderation only asks "fewer than N?" for a small N.
+    """
+    row = _PAIR_ROUTE.first(conn, email=normalise(mail_from), alias=local_part.lower(), up_to=count_up_to)
+    width = len(_PERSON)
+    recipient_row, sender_row = row[1:1 + width], row[1 + width:1 + 2 * width]
+    name, region, open_id, closed_id, held, count = row[1 + 2 * width:]
+    sender = person(sender_row) if sender_row[0] is not None else None
+    facts = None
+    if open_id is not None and sender is not None:
+        facts = model.PairingFacts(program_name=name, region=region, pairing_count=int(count or 0),
+                                   pairing_on_hold=bool(held), sender_status=sender.status)
+    return PairRoute(
+        enrolled=bool(row[0]),
+        recipient=person(recipient_row) if recipient_row[0] is not None else None,
+        sender=sender,
+        open_pairing=open_id,
+        closed_pairing=closed_id,
+        facts=facts,
     )
-    for statuses in (OPEN, ("closed",))
-}
-
-
-def alias_kind(conn: Connection, local_part: str) -> str:
-    """``circle`` for a circle's alias; anything else is looked up as a participant's."""
-    row = _ALIAS_KIND.first(conn, local=local_part.lower())
-    return "circle" if row is not None and row[0] == "circle" else "participant"
-
-
-def is_enrolled(conn: Connection, email: str) -> bool:
-    """Enrolled in any program, whatever their status there."""
-    return _ENROLLED.first(conn, email=normalise(email)) is not None
-
-
-def by_alias(conn: Connection, local_part: str) -> model.Participant | None:
-    row = _BY_ALIAS.first(conn, alias=local_part.lower())
-    return person(row) if row is not None else None
-
-
-def by_email_in(conn: Connection, email: str, program_id: int) -> model.Participant | None:
-    row = _BY_EMAIL_IN.first(conn, email=normalise(email), program=program_id)
-    return person(row) if row is not None else None
-
-
-def pairing_between(conn: Connection, a_id: int, b_id: int, statuses: tuple[str, ...]) -> int | None:
-    """The newest pairing of these two (whichever is the mentor) in one of ``statuses``."""
-    row = _PAIRING[statuses].first(conn, a=a_id, b=b_id)
-    return row[0] if row is not None else None
 
 
 _FACTS = Statement("""

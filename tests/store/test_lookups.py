@@ -18,7 +18,7 @@ def entropy():
 def test_every_lookup_answers_as_the_directory_does(db):
     def setup(session):
         program = directory.add_program(session, "default", START)
-        mentor = directory.add_participant(session, program, "Sam@Mail.Example.com", model.Role.MENTOR, "Sam", START,
+        mentor = directory.add_participant(session, program, "sam@mail.example.com", model.Role.MENTOR, "Sam", START,
                                            entropy, timezone="Europe/Berlin")
         mentee = directory.add_participant(session, program, "jo@school.example.net", model.Role.MENTEE, "Jo", START,
                                            entropy, premoderate=True)
@@ -28,14 +28,62 @@ def test_every_lookup_answers_as_the_directory_does(db):
 
     mentor, mentee, pairing_id = db.run_sync(setup)
     with db.reader.connect() as conn:
-        assert lookups.alias_kind(conn, mentor.alias.upper()) == "participant"
-        assert lookups.is_enrolled(conn, "jo@SCHOOL.example.net") and not lookups.is_enrolled(conn, "x@y.example")
-        found = lookups.by_alias(conn, mentor.alias)
-        assert found == mentor and found.away_until == START + timedelta(days=3) and found.timezone == "Europe/Berlin"
-        assert lookups.by_email_in(conn, "jo@school.example.net", mentee.program_id) == mentee
-        assert lookups.by_email_in(conn, "jo@school.example.net", mentee.program_id + 1) is None
-        assert lookups.pairing_between(conn, mentee.id, mentor.id, lookups.OPEN) == pairing_id
-        assert lookups.pairing_between(conn, mentee.id, mentor.id, ("closed",)) is None
+        kinds = lookups.AliasKinds()
+        assert kinds.known(mentor.alias) is None
+        assert kinds.read(conn, mentor.alias.upper()) == "participant" and kinds.known(mentor.alias) == "participant"
+        assert kinds.read(conn, "never-issued") == "participant" and kinds.known("never-issued") is None
+
+        found = lookups.pair_route(conn, "jo@SCHOOL.example.net", mentor.alias.upper())
+        assert found.enrolled and found.recipient == mentor and found.sender == mentee
+        assert found.recipient.away_until == START + timedelta(days=3) and found.recipient.timezone == "Europe/Berlin"
+        assert found.open_pairing == pairing_id and found.closed_pairing is None
+        assert found.facts == model.PairingFacts("default", "US", 0, False, "active")
+        assert lookups.pair_route(conn, "jo@school.example.net", mentee.alias).sender == mentee  # to oneself
+        assert lookups.pair_route(conn, "Sam@MAIL.example.com", mentee.alias).sender == mentor
+
+        stranger = lookups.pair_route(conn, "x@y.example", mentor.alias)
+        assert not stranger.enrolled and stranger.recipient == mentor and stranger.sender is None
+        assert stranger.open_pairing is None and stranger.facts is None
+        nobody = lookups.pair_route(conn, "jo@school.example.net", "never-issued")
+        assert nobody.enrolled and nobody.recipient is None and nobody.sender is None and nobody.open_pairing is None
+
         facts = lookups.pairing_facts(conn, mentee, pairing_id)
         assert facts == model.PairingFacts("default", "US", 0, False, "active")
         assert lookups.pairing_facts(conn, mentee, None).pairing_count == 0
+
+
+def test_the_rcpt_statement_reads_holds_counts_and_closed_pairings(db):
+    """The one RCPT statement against what the ORM says, as the pairing moves on."""
+    from relay.store.tables import Message, Pairing
+
+    def setup(session):
+        program = directory.add_program(session, "default", START)
+        other = directory.add_program(session, "other", START)
+        mentor = directory.add_participant(session, program, "sam@mail.example.com", model.Role.MENTOR, "Sam",
+                                           START, entropy)
+        mentee = directory.add_participant(session, program, "jo@school.example.net", model.Role.MENTEE, "Jo",
+                                           START, entropy)
+        directory.add_participant(session, other, "jo@school.example.net", model.Role.MENTEE, "Jo", START, entropy)
+        pairing = directory.pair(session, mentor, mentee, START)
+        pairing.held_by_moderator = True
+        for n in range(5):
+            session.add(Message(program_id=program.id, kind="participant", sender_id=mentee.id,
+                                pairing_id=pairing.id, envelope_from=mentee.email, envelope_rcpts="x",
+                                peer="127.0.0.1", helo="h", received_at=START + timedelta(minutes=n),
+                                raw=b"x", status="stored"))
+        return mentor.alias, pairing.id
+
+    alias, pairing_id = db.run_sync(setup)
+    with db.reader.connect() as conn:
+        held = lookups.pair_route(conn, "jo@school.example.net", alias, count_up_to=3)
+        assert held.sender.program_id == held.recipient.program_id  # not the same address in the other program
+        assert held.facts.pairing_on_hold and held.facts.pairing_count == 3
+        assert lookups.pair_route(conn, "jo@school.example.net", alias, count_up_to=100).facts.pairing_count == 5
+
+    def close(session):
+        session.get(Pairing, pairing_id).status = "closed"
+
+    db.run_sync(close)
+    with db.reader.connect() as conn:
+        closed = lookups.pair_route(conn, "jo@school.example.net", alias)
+        assert closed.open_pairing is None and closed.closed_pairing == pairing_id and closed.facts is None
