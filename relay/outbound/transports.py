@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import ssl
 import time
@@ -109,11 +110,7 @@ class SmarthostTransport:
             except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as error:
                 return _connection_failure(error)
             try:
-                _errors, response = await client.sendmail(mail_from, [rcpt], data)
-            except aiosmtplib.SMTPRecipientsRefused as error:
-                first = error.recipients[0] if error.recipients else None
-                await self._recycle(client)
-                return _classify(first.code if first else 550, first.message if first else str(error))
+                response = await self._transaction(client, mail_from, rcpt, data)
             except aiosmtplib.SMTPResponseException as error:
                 await self._recycle(client)
                 return _classify(error.code, error.message)
@@ -122,6 +119,31 @@ class SmarthostTransport:
                 return _connection_failure(error)
             self._idle.put_nowait(client)
             return Sent("delivered", 250, response)
+
+    async def _transaction(self, client: aiosmtplib.SMTP, mail_from: str, rcpt: str, data: bytes) -> str:
+        """MAIL, RCPT, DATA and the copy: the reply to the final dot, or the refusal raised.
+
+        The commands are aiosmtplib's own; the copy goes as ``data_lines``
+        made it, because aiosmtplib's ``sendmail`` passes every message
+        through two line-ending regular expressions and a dot-stuffing one
+        (a millisecond for a 64 KB copy), where a copy the relay wrote needs
+        one dot replacement.
+        """
+        body = data_lines(data)
+        size = [f"SIZE={len(body) - 3}"] if client.supports_extension("size") else []
+        await client.mail(mail_from, options=size)
+        await client.rcpt(rcpt)
+        start = await client.execute_command(b"DATA")
+        if start.code != 354:
+            raise aiosmtplib.SMTPDataError(start.code, start.message)
+        protocol = client.protocol
+        if protocol is None:
+            raise aiosmtplib.SMTPServerDisconnected("Connection lost")
+        protocol.write(body)  # no await between the write and the read: the reply cannot come first
+        response = await protocol.read_response(timeout=self.timeout)
+        if response.code != 250:
+            raise aiosmtplib.SMTPDataError(response.code, response.message)
+        return response.message
 
     async def _client(self) -> aiosmtplib.SMTP:
         while not self._idle.empty():
@@ -154,6 +176,25 @@ class SmarthostTransport:
     async def close(self) -> None:
         while not self._idle.empty():
             await _quietly_close(self._idle.get_nowait())
+
+
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
+def data_lines(message: bytes) -> bytes:
+    """A message as DATA carries it (RFC 5321 4.5.2): CRLF line ends, a leading dot doubled, the final dot.
+
+    The relay's copies already end their lines with CRLF; three counts in C
+    tell so, and only another message is rewritten line by line.
+    """
+    crlf = message.count(b"\r\n")
+    if not (message.count(b"\r") == crlf == message.count(b"\n")):
+        message = _LINE_END.sub(b"\r\n", message)
+    if not message.endswith(b"\r\n"):
+        message += b"\r\n"
+    if message.startswith(b"."):
+        message = b"." + message
+    return message.replace(b"\r\n.", b"\r\n..") + b".\r\n"
 
 
 def _classify(code: int, text: str) -> Sent:
