@@ -254,6 +254,10 @@ class Database:
 
     def _connect_lookup(self, busy_ms: int | None = None) -> Connection:
         conn = self.reader.connect()
+        if self.dialect == "postgresql":
+            # Each question runs alone, as it does on SQLite (pysqlite asks there outside any
+            # transaction): no BEGIN before it and no ROLLBACK after, two round trips fewer.
+            conn.connection.driver_connection.autocommit = True
         if busy_ms is not None:
             conn.exec_driver_sql(f"PRAGMA busy_timeout={busy_ms}")
             conn.rollback()
