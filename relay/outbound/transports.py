@@ -117,6 +117,9 @@ class SmarthostTransport:
             except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as error:
                 await _quietly_close(client)
                 return _connection_failure(error)
+            except BaseException:  # an address aiosmtplib cannot write, a cancel: never reuse a half-open envelope
+                await _quietly_close(client)
+                raise
             self._idle.put_nowait(client)
             return Sent("delivered", 250, response)
 
