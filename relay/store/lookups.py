@@ -72,18 +72,20 @@ class PairRoute:
     recipient: model.Participant | None  # the alias's owner
     sender: model.Participant | None  # the envelope sender in the recipient's program
     open_pairing: int | None  # their newest active or closing pairing
-    closed_pairing: int | None  # their newest closed one
+    closed_pairing: int | None  # their newest closed one, looked for only when none is open
     facts: model.PairingFacts | None  # what the policy asks at DATA, when there is an open pairing
 
 
-def _between(statuses: str) -> str:
-    return ("(SELECT pairing.id FROM pairing WHERE ((pairing.mentor_id = s.id AND pairing.mentee_id = r.id)"
-            " OR (pairing.mentor_id = r.id AND pairing.mentee_id = s.id))"
+def _between(statuses: str, a: str, b: str) -> str:
+    """The newest pairing of participants ``a`` and ``b`` (column expressions), whichever is the mentor."""
+    return (f"(SELECT pairing.id FROM pairing WHERE ((pairing.mentor_id = {a} AND pairing.mentee_id = {b})"
+            f" OR (pairing.mentor_id = {b} AND pairing.mentee_id = {a}))"
             f" AND pairing.status IN ({statuses}) ORDER BY pairing.id DESC LIMIT 1)")
 
 
 _PAIR_ROUTE = Statement(f"""
     SELECT found.*,
+           CASE WHEN found.open_id IS NULL THEN {_between("'closed'", "found.s_id", "found.r_id")} END,
            (SELECT held_by_moderator FROM pairing WHERE pairing.id = found.open_id),
            (SELECT count(*) FROM (SELECT message.id FROM message WHERE message.pairing_id = found.open_id
                                   LIMIT :up_to) AS counted)
@@ -92,8 +94,7 @@ _PAIR_ROUTE = Statement(f"""
                {", ".join(f"r.{c} AS r_{c}" for c in _PERSON)},
                {", ".join(f"s.{c} AS s_{c}" for c in _PERSON)},
                program.name AS program_name, program.region AS program_region,
-               {_between("'active', 'closing'")} AS open_id,
-               {_between("'closed'")} AS closed_id
+               {_between("'active', 'closing'", "s.id", "r.id")} AS open_id
         FROM (SELECT 1 AS here) AS here
         LEFT JOIN participant AS r ON r.alias = :alias
         LEFT JOIN participant AS s ON s.email = :email AND s.program_id = r.program_id

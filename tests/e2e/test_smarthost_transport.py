@@ -25,7 +25,7 @@ async def test_a_copy_arrives_byte_for_byte_with_its_dot_lines_and_the_connectio
     assert (first.outcome, first.code) == ("delivered", 250) and second.outcome == "delivered"
     assert [r.data for r in sink.received] == [copy, copy]
     assert sink.received[1].mail_from == "<>"  # the null sender of a notice
-    assert transport._idle.qsize() == 1  # one connection carried both
+    assert len(sink.sessions) == 1  # one connection carried both
     await transport.close()
 
 
@@ -38,7 +38,7 @@ async def test_refusals_are_classified_and_the_connection_carries_the_next_copy(
     assert (busy.outcome, busy.code) == ("deferred", 451)
     assert (gone.outcome, gone.code) == ("failed", 550)
     assert fine.outcome == "delivered" and len(sink.received) == 1
-    assert transport._idle.qsize() == 1
+    assert len(sink.sessions) == 1
     await transport.close()
 
 
@@ -46,7 +46,6 @@ async def test_an_address_it_cannot_write_closes_the_connection_instead_of_reusi
     transport = SmarthostTransport("127.0.0.1", sink.port, tls="none", timeout=5)
     with pytest.raises(UnicodeError):
         await transport.send("b@relay.test", "jö@school.example", b"Subject: a\r\n\r\nx\r\n")
-    assert transport._idle.qsize() == 0
     for _ in range(50):  # the server sees the connection go
         if sink.open_sessions == 0:
             break
@@ -54,4 +53,5 @@ async def test_an_address_it_cannot_write_closes_the_connection_instead_of_reusi
     assert sink.open_sessions == 0
     after = await transport.send("b@relay.test", "jo@school.example", b"Subject: b\r\n\r\nx\r\n")
     assert after.outcome == "delivered" and len(sink.received) == 1
+    assert len(sink.sessions) == 2  # the next copy took a fresh connection
     await transport.close()
