@@ -19,6 +19,8 @@ from typing import Protocol
 
 import aiosmtplib
 
+from relay.outbound.session import Session
+
 
 @dataclass(frozen=True)
 class Sent:
@@ -76,11 +78,11 @@ class SmarthostTransport:
     """SMTP to one smarthost, reusing connections across deliveries.
 
     Up to ``pool_size`` connections (the relay opens one per sending slot,
-    ``RELAY_WORKERS``) stay open and carry one message after another. No
-    PIPELINING: aiosmtplib 5.x reads exactly one reply per command it writes
-    and drops replies that arrive ahead, so each message is MAIL, RCPT, DATA
-    and the final dot as four round trips on a connection already greeted
-    (EHLO, STARTTLS and login happen once per connection, not per message).
+    ``RELAY_WORKERS``) stay open and carry one message after another.
+    aiosmtplib opens each one (EHLO, STARTTLS and login happen once per
+    connection, not per message); ``relay.outbound.session`` then carries
+    the messages, with MAIL, RCPT and DATA in one write where the smarthost
+    offers PIPELINING.
     """
 
     def __init__(
@@ -100,59 +102,34 @@ class SmarthostTransport:
         self.local_hostname = local_hostname
         self.timeout = timeout
         self.tls_context = tls_context
-        self._idle: asyncio.LifoQueue[aiosmtplib.SMTP] = asyncio.LifoQueue()
+        self._idle: asyncio.LifoQueue[Session] = asyncio.LifoQueue()
         self._slots = asyncio.Semaphore(pool_size)
 
     async def send(self, mail_from: str, rcpt: str, data: bytes) -> Sent:
         async with self._slots:
             try:
-                client = await self._client()
+                session = await self._session()
             except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as error:
                 return _connection_failure(error)
             try:
-                response = await self._transaction(client, mail_from, rcpt, data)
+                response = await session.send(mail_from, rcpt, data_lines(data))
             except aiosmtplib.SMTPResponseException as error:
-                await self._recycle(client)
+                await self._recycle(session)
                 return _classify(error.code, error.message)
             except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as error:
-                await _quietly_close(client)
+                session.close()
                 return _connection_failure(error)
-            except BaseException:  # an address aiosmtplib cannot write, a cancel: never reuse a half-open envelope
-                await _quietly_close(client)
+            except BaseException:  # an address that cannot be written, a cancel: never reuse a half-open envelope
+                session.close()
                 raise
-            self._idle.put_nowait(client)
+            self._idle.put_nowait(session)
             return Sent("delivered", 250, response)
 
-    async def _transaction(self, client: aiosmtplib.SMTP, mail_from: str, rcpt: str, data: bytes) -> str:
-        """MAIL, RCPT, DATA and the copy: the reply to the final dot, or the refusal raised.
-
-        The commands are aiosmtplib's own; the copy goes as ``data_lines``
-        made it, because aiosmtplib's ``sendmail`` passes every message
-        through two line-ending regular expressions and a dot-stuffing one
-        (a millisecond for a 64 KB copy), where a copy the relay wrote needs
-        one dot replacement.
-        """
-        body = data_lines(data)
-        size = [f"SIZE={len(body) - 3}"] if client.supports_extension("size") else []
-        await client.mail(mail_from, options=size)
-        await client.rcpt(rcpt)
-        start = await client.execute_command(b"DATA")
-        if start.code != 354:
-            raise aiosmtplib.SMTPDataError(start.code, start.message)
-        protocol = client.protocol
-        if protocol is None:
-            raise aiosmtplib.SMTPServerDisconnected("Connection lost")
-        protocol.write(body)  # no await between the write and the read: the reply cannot come first
-        response = await protocol.read_response(timeout=self.timeout)
-        if response.code != 250:
-            raise aiosmtplib.SMTPDataError(response.code, response.message)
-        return response.message
-
-    async def _client(self) -> aiosmtplib.SMTP:
+    async def _session(self) -> Session:
         while not self._idle.empty():
-            client = self._idle.get_nowait()
-            if client.is_connected:
-                return client
+            session = self._idle.get_nowait()
+            if session.is_open:
+                return session
         client = aiosmtplib.SMTP(
             hostname=self.host,
             port=self.port,
@@ -164,21 +141,30 @@ class SmarthostTransport:
             validate_certs=self.tls_context is None,
         )
         await client.connect()
-        if self.username:
-            await client.login(self.username, self.password)
-        return client
+        try:
+            if self.username:
+                await client.login(self.username, self.password)
+            if client.is_ehlo_or_helo_needed:  # aiosmtplib greets on a connection's first command
+                try:
+                    await client.ehlo()
+                except aiosmtplib.SMTPHeloError:
+                    await client.helo()
+            return Session(client, self.timeout)
+        except BaseException:
+            client.close()
+            raise
 
-    async def _recycle(self, client: aiosmtplib.SMTP) -> None:
+    async def _recycle(self, session: Session) -> None:
         # After a refusal the connection is still good for the next message.
         try:
-            await client.rset()
-            self._idle.put_nowait(client)
-        except (aiosmtplib.SMTPException, OSError):
-            await _quietly_close(client)
+            await session.rset()
+            self._idle.put_nowait(session)
+        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError):
+            session.close()
 
     async def close(self) -> None:
         while not self._idle.empty():
-            await _quietly_close(self._idle.get_nowait())
+            self._idle.get_nowait().close()
 
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
@@ -219,10 +205,3 @@ def _connection_failure(error: BaseException) -> Sent:
     """
     code = getattr(error, "code", 0) or 0
     return Sent("deferred", code if 400 <= code < 600 else 0, f"{type(error).__name__}: {error}")
-
-
-async def _quietly_close(client: aiosmtplib.SMTP) -> None:
-    try:
-        client.close()
-    except Exception:  # noqa: BLE001 - closing a broken connection must not fail a delivery
-        pass
