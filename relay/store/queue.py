@@ -95,22 +95,30 @@ def renew_leases(session: Any, worker: str, delivery_ids: Sequence[int], until: 
     ).rowcount
 
 
-_RECORD = Statement("""
+_RECORD = """
     UPDATE delivery SET status = :status, attempts = attempts + 1, last_error = :last_error, lease_until = NULL,
            claimed_by = '', delivered_at = COALESCE(:delivered_at, delivered_at),
            next_attempt_at = COALESCE(:next_attempt_at, next_attempt_at)
     WHERE id = :id AND status = 'sending' AND claimed_by = :worker
-    RETURNING message_id
-""", types={"delivered_at": DELIVERY.c.delivered_at, "next_attempt_at": DELIVERY.c.next_attempt_at})
+    RETURNING message_id, kind,
+              (SELECT {joined} FROM delivery other
+               WHERE other.message_id = delivery.message_id AND other.kind = 'forward' AND other.id <> delivery.id)
+"""
+_RECORD_TYPES = {"delivered_at": DELIVERY.c.delivered_at, "next_attempt_at": DELIVERY.c.next_attempt_at}
+# The other forwarded copies' statuses come back with the update, so the message's status needs no query of its own.
+_RECORDS = {"postgresql": Statement(_RECORD.format(joined="string_agg(other.status, ',')"), _RECORD_TYPES),
+            "sqlite": Statement(_RECORD.format(joined="group_concat(other.status, ',')"), _RECORD_TYPES)}
 _ATTEMPT_ROW = Insert(ATTEMPT)
 
 
 def record_attempt(session: Any, delivery_id: int, worker: str, now: datetime, outcome: Outcome) -> bool:
-    """Store an attempt and move the delivery on; False if another worker took it over meanwhile.
+    """Store an attempt and move the delivery and its message on; False if another worker took it over meanwhile.
 
-    Runs for every copy sent, so its statements are plain rows (``relay.store.rows``).
+    Runs for every copy sent, so its statements are plain rows (``relay.store.rows``): the update,
+    the attempt, and the message's status when it changes from what the copies add up to.
     """
-    changed = _RECORD.rows(
+    record = _RECORDS["postgresql" if _dialect(session) == "postgresql" else "sqlite"]
+    changed = record.rows(
         session, id=delivery_id, worker=worker, status=outcome.status,
         last_error="" if outcome.status == "delivered" else outcome.detail[:2000],
         delivered_at=now if outcome.status == "delivered" else None, next_attempt_at=outcome.next_attempt_at,
@@ -119,9 +127,12 @@ def record_attempt(session: Any, delivery_id: int, worker: str, now: datetime, o
         return False
     _ATTEMPT_ROW.one(session, dict(delivery_id=delivery_id, at=now, outcome=outcome.status, code=outcome.code,
                                    detail=outcome.detail[:2000], duration_ms=outcome.duration_ms))
-    message_id = changed[0][0]
+    message_id, kind, others = changed[0]
     if message_id is not None:
-        messages.refresh_status(session, message_id)
+        statuses = (others.split(",") if others else []) + ([outcome.status] if kind == "forward" else [])
+        status = messages.summarise(statuses)
+        if status:
+            messages.set_status(session, message_id, status)
     return True
 
 

@@ -130,6 +130,23 @@ def test_attempts_move_the_message_status(db):
     assert [a.outcome for a in db.run_sync(lambda s: queue.attempts_of(s, delivery_id))] == ["deferred", "delivered"]
 
 
+def test_a_message_status_adds_up_its_forwarded_copies_and_leaves_its_notices_out(db):
+    mentor = enrol(db, "m@example.com", "mentor")
+    mentee = enrol(db, "e@example.com", "mentee")
+    message_id, (one, two) = db.run_sync(lambda s: _message_with_deliveries(s, mentee.id, mentor.id, count=2))
+    (notice,) = db.run_sync(lambda s: messages.insert_deliveries(s, [dict(
+        message_id=message_id, kind="bounce-notice", rcpt_email="e@example.com", masked_message_id="<n@mentor.test>",
+        created_at=START, next_attempt_at=START, expires_at=START + timedelta(days=2))]))
+    assert sorted(db.run_sync(lambda s: queue.claim_due(s, START, "w", 3))) == sorted([one, two, notice])
+    status = lambda: db.run_sync(lambda s: s.get(Message, message_id).status)  # noqa: E731
+    db.run_sync(lambda s: queue.record_attempt(s, one, "w", START, Outcome("delivered", 250)))
+    assert status() == "queued"  # the other copy is still on its way
+    db.run_sync(lambda s: queue.record_attempt(s, two, "w", START, Outcome("delivered", 250)))
+    assert status() == "delivered"
+    db.run_sync(lambda s: queue.record_attempt(s, notice, "w", START, Outcome("failed", 550, "gone")))
+    assert status() == "delivered"  # a notice about the message is not one of its copies
+
+
 def test_thread_ids_cross_only_as_ids_the_recipient_knows(db):
     a = enrol(db, "a@example.com", "mentee")
     b = enrol(db, "b@example.com", "mentor")
