@@ -79,8 +79,13 @@ def set_status(session: Session, message_id: int, status: str) -> None:
 
 
 def refresh_status(session: Session, message_id: int) -> str:
-    """Derive a forwarded message's status from its deliveries (after every attempt: plain rows)."""
-    status = summarise([s for (s,) in _FORWARD_STATUSES.rows(session, id=message_id)])
+    """Derive a forwarded message's status from its deliveries, read afresh."""
+    return settle_status(session, message_id, [s for (s,) in _FORWARD_STATUSES.rows(session, id=message_id)])
+
+
+def settle_status(session: Session, message_id: int, statuses: Sequence[str]) -> str:
+    """Store the status its forwarded copies' ``statuses`` add up to (none: the message keeps its own)."""
+    status = summarise(statuses)
     if status:
         set_status(session, message_id, status)
     return status

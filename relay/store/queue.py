@@ -38,6 +38,11 @@ def _dialect(db: Any) -> str:
     return (db.dialect if isinstance(db, Connection) else db.get_bind().dialect).name
 
 
+def _backend(db: Any) -> str:
+    """Which of a per-backend pair of statements ``db`` runs: "postgresql" or "sqlite"."""
+    return "postgresql" if _dialect(db) == "postgresql" else "sqlite"
+
+
 _CLAIM = """
     UPDATE delivery SET status = 'sending', lease_until = :until, claimed_by = :worker
     WHERE id IN (SELECT id FROM delivery
@@ -57,7 +62,7 @@ def claim_due(session: Any, now: datetime, worker: str, limit: int, lease: timed
 
     One plain statement: the outbound worker claims several times a second under load.
     """
-    claim = _CLAIMS["postgresql" if _dialect(session) == "postgresql" else "sqlite"]
+    claim = _CLAIMS[_backend(session)]
     claimed = claim.rows(session, now=now, until=now + lease, worker=worker, limit=limit)
     return [row[0] for row in sorted(claimed, key=lambda row: (row[1], row[0]))]
 
@@ -114,10 +119,10 @@ _ATTEMPT_ROW = Insert(ATTEMPT)
 def record_attempt(session: Any, delivery_id: int, worker: str, now: datetime, outcome: Outcome) -> bool:
     """Store an attempt and move the delivery and its message on; False if another worker took it over meanwhile.
 
-    Runs for every copy sent, so its statements are plain rows (``relay.store.rows``): the update,
-    the attempt, and the message's status when it changes from what the copies add up to.
+    Runs for every copy sent, so its statements are plain rows (``relay.store.rows``): the update
+    (which also returns the other copies' statuses), the attempt, and the message's status.
     """
-    record = _RECORDS["postgresql" if _dialect(session) == "postgresql" else "sqlite"]
+    record = _RECORDS[_backend(session)]
     changed = record.rows(
         session, id=delivery_id, worker=worker, status=outcome.status,
         last_error="" if outcome.status == "delivered" else outcome.detail[:2000],
@@ -130,9 +135,7 @@ def record_attempt(session: Any, delivery_id: int, worker: str, now: datetime, o
     message_id, kind, others = changed[0]
     if message_id is not None:
         statuses = (others.split(",") if others else []) + ([outcome.status] if kind == "forward" else [])
-        status = messages.summarise(statuses)
-        if status:
-            messages.set_status(session, message_id, status)
+        messages.settle_status(session, message_id, statuses)
     return True
 
 
