@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 
 import pytest
 
@@ -52,8 +52,11 @@ async def test_a_weekly_summary_counts_without_content(world, env, pair):
     await world.flush()
     assert to(world, GUARDIAN) == []
     now = world.clock.now()
-    monday = datetime.combine((now + timedelta(days=7 - now.weekday())).date(), datetime.min.time(),
-                              tzinfo=timezone.utc) + timedelta(hours=8, minutes=1)
+    # The summary of the week that holds the messages goes out at the first Monday 08:00 UTC after
+    # them: later today when today is a Monday before eight, otherwise next week's.
+    monday = datetime.combine((now + timedelta(days=-now.weekday() % 7)).date(), time(8, 1), tzinfo=timezone.utc)
+    if monday <= now:
+        monday += timedelta(days=7)
     world.clock.set(monday)
     relayctl(env, "scheduler", "tick", "--at", monday.isoformat())
     await world.flush()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
 
 from relay.intake.classify import classify
 from relay.safeguarding import reply_tokens
+from relay.safeguarding.guardian_copy import week_start
 from relay.safeguarding.consent import read_answer
 from relay.safeguarding.reply_mail import first_words
 from relay.safeguarding.settings import Safeguarding, safeguarding
@@ -59,3 +61,17 @@ def test_tokens_are_signed_and_classified_apart_from_moderation_tokens():
     assert reply_tokens.parse_local_part(local.upper()) == token
     assert classify(f"{local}@mentor.test", "mentor.test").kind == "safeguarding"
     assert reply_tokens.parse_local_part("mod-" + token) is None
+
+
+@pytest.mark.parametrize("hours", [0, 3, 7, 8, 9, 23, 24 + 12, 6 * 24 + 23])
+def test_a_week_runs_from_monday_eight_to_monday_eight(hours):
+    """Monday 03:00 still belongs to the week before: its summary is due at 08:00 that day."""
+    monday = datetime.combine(datetime.now(timezone.utc).date(), datetime.min.time(), tzinfo=timezone.utc)
+    monday -= timedelta(days=monday.weekday())
+    at = monday + timedelta(hours=hours)
+    start = week_start(at)
+    assert start.weekday() == 0 and (start.hour, start.minute) == (8, 0)
+    if hours < 8:
+        assert start == monday + timedelta(hours=8) and start > at  # the summary covering ``at`` is due today
+    else:
+        assert start <= at < start + timedelta(days=7)
