@@ -10,8 +10,8 @@ import pytest
 
 from relay.intake.classify import classify
 from relay.safeguarding import reply_tokens
-from relay.safeguarding.guardian_copy import week_start
 from relay.safeguarding.consent import read_answer
+from relay.safeguarding.guardian_copy import week_start
 from relay.safeguarding.reply_mail import first_words
 from relay.safeguarding.settings import Safeguarding, safeguarding
 from relay.safeguarding.urgent import recipients_for
