@@ -30,7 +30,11 @@ end of load) shows a growing backlog. CPU is the target's process tree's user
 
 Every figure is printed as a ratio to Postfix in the same run (to bare aiosmtpd
 when Postfix is absent): these machines are shared and noisy, so only ratios
-mean much. Each target gets a short warm-up first, not counted. Nothing is
+mean much. Each target gets a short warm-up first, not counted. With
+``--rounds N`` the targets take turns N times and each target's figures are
+those of its round with the median throughput (every round's rate is listed
+under the table): one short load can land on a busy moment of a shared
+machine, and turns spread such moments over every target. Nothing is
 asserted. Loopback only; everything runs in temporary directories removed at
 the end.
 
@@ -39,6 +43,7 @@ the end.
     make bench BENCH_ARGS="--quick --targets bare,relay,postfix --sizes 4096"
     python scripts/bench.py --targets relay,postfix --sizes 4096 --messages 4000 --json out.json
     python scripts/bench.py --targets relay --sizes 4096 --profile /tmp/relay   # + py-spy flamegraph
+    python scripts/bench.py --targets relay,relay2,postfix --sizes 4096 --rounds 3   # turns, median round
 """
 
 from __future__ import annotations
@@ -59,7 +64,7 @@ import bench_postfix
 import bench_relay
 from bench_profile import Profiler
 from bench_proc import cpu_seconds, read_port, run_load, stop, wait_delivered
-from bench_report import report
+from bench_report import median_round, report
 from bench_sink import Counter
 from bench_sink import start as start_sink
 
@@ -77,6 +82,8 @@ def options(argv=None):
     parser.add_argument("--targets", default=",".join(TARGETS), help=f"comma-separated, of {', '.join(TARGETS)}")
     parser.add_argument("--program-size", type=int, default=1000, help="participants in the large program")
     parser.add_argument("--program-messages", type=int, default=200, help="messages in each program-size run")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="at each size the targets take turns this many times; each keeps its median round")
     parser.add_argument("--warmup", type=int, default=40, help="messages sent to each target before measuring")
     parser.add_argument("--max-seconds", type=float, default=180, help="a load starts no message after this")
     parser.add_argument("--drain-timeout", type=float, default=240, help="longest wait for delivery after a load")
@@ -97,6 +104,8 @@ def options(argv=None):
     unknown = set(args.targets) - set(TARGETS)
     if unknown:
         parser.error(f"unknown target(s): {', '.join(sorted(unknown))}")
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     return args
 
 
@@ -231,10 +240,14 @@ async def main(args) -> dict:
         with tempfile.TemporaryDirectory(prefix="relay-bench-") as tmp:
             bench = Bench(args, Path(tmp), counter, sink_port)
             for size in args.sizes:
-                figures = results["sizes"].setdefault(str(size), {})
-                for target in (t for t in TARGETS if t in args.targets and t != "program"):
-                    print(f"… {target} at {size} B", file=sys.stderr, flush=True)
-                    figures[target] = await run_target(bench, target, size)
+                targets = [t for t in TARGETS if t in args.targets and t != "program"]
+                rounds: dict[str, list] = {t: [] for t in targets}
+                for number in range(1, args.rounds + 1):
+                    for target in targets:
+                        turn = f", round {number} of {args.rounds}" if args.rounds > 1 else ""
+                        print(f"… {target} at {size} B{turn}", file=sys.stderr, flush=True)
+                        rounds[target].append(await run_target(bench, target, size))
+                results["sizes"][str(size)] = {t: median_round(runs) for t, runs in rounds.items()}
             if "program" in args.targets:
                 print(f"… program of {args.program_size} against a program of two", file=sys.stderr, flush=True)
                 try:

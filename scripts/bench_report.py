@@ -14,6 +14,24 @@ NAMES = {"bare": "bare aiosmtpd", "sqlite": "aiosmtpd + SQLite", "relay": "relay
          "relay2": "relay, 2 processes", "postfix": "Postfix"}
 
 
+def median_round(runs: list) -> dict | str:
+    """One target's figures from its rounds: the round with the median throughput, and every round's rate.
+
+    A whole round, not a median of each figure, so its latency, CPU and
+    delivery belong together. A round that failed counts as no figures;
+    if every round failed, the first failure says why.
+    """
+    measured = [run for run in runs if isinstance(run, dict)]
+    if not measured:
+        return runs[0]
+    if len(runs) == 1:
+        return measured[0]
+    ordered = sorted(measured, key=lambda run: run["per_second"])
+    chosen = dict(ordered[(len(ordered) - 1) // 2])
+    chosen["rounds"] = [run["per_second"] if isinstance(run, dict) else "failed" for run in runs]
+    return chosen
+
+
 def reference(figures: dict) -> str:
     for name in ("postfix", "bare"):
         if isinstance(figures.get(name), dict):
@@ -131,6 +149,9 @@ def report(results: dict, args) -> None:
         for name, result in figures.items():
             if isinstance(result, dict) and (result.get("refused") or result.get("errors")):
                 print(f"  {NAMES.get(name, name)}: refused {result.get('refused')}, errors {result.get('errors')}")
+            if isinstance(result, dict) and result.get("rounds"):
+                rates = " / ".join(cell(r) if isinstance(r, float) else r for r in result["rounds"])
+                print(f"  {NAMES.get(name, name)}: rounds at {rates} msg/s; the table shows the median round")
             if isinstance(result, dict) and result.get("queue_empty_s") is not None:
                 print(f"  {NAMES.get(name, name)}: its queue was empty {result['queue_empty_s']:.2f} s after the load")
     if "program" in results:
