@@ -19,6 +19,7 @@ from html.parser import HTMLParser
 from typing import Iterator
 
 from relay.intake.autoreply import classify_message, dsn_summary_of
+from relay.mime import read_message
 from relay.model import LOOP_HEADER, Attachment, Inspection
 
 DEFAULT_MAX_DEPTH = 20
@@ -304,7 +305,7 @@ def inspect(raw: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> Inspection:
     problems: list[str] = []
     read_body = True
     try:
-        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+        msg = read_message(raw)  # as the email package reads it, a single part's body taken whole
     except RecursionError:
         # Only the headers can be read; the body stays unread and says so.
         problems.append(f"MIME nesting deeper than {max_depth} levels")

@@ -10,7 +10,6 @@ over as base64. The result is 7-bit, CRLF, with no line over 998 octets.
 from __future__ import annotations
 
 import email
-import email.feedparser
 import email.policy
 import hashlib
 import io
@@ -24,6 +23,7 @@ from email.message import Message, MIMEPart
 from email.utils import format_datetime, getaddresses, parseaddr, parsedate_to_datetime
 from urllib.parse import unquote
 
+from relay.mime import read_message
 from relay.model import MaskContext
 from relay.outbound.charsets import decode_text
 from relay.outbound.headers import (
@@ -80,7 +80,6 @@ _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _ADDR_SPEC = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
 _CID_URL = re.compile(r"(?i)\bcid:([^\"'\s>)]+)")
 _META_CHARSET = re.compile(r"(?i)(<meta\b[^>]*?charset\s*=\s*[\"']?)[^\"'\s;/>]+")
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")  # one line as the email package's parser splits them
 _NEWLINE = re.compile(r"\r\n|\r|\n")  # a line end as its generator rewrites them
 
 
@@ -96,7 +95,7 @@ class _Copy:
 def build_masked_copy(raw: bytes, ctx: MaskContext) -> bytes:
     """The masked copy of `raw` for one recipient, as bytes with CRLF line endings, ready to DKIM-sign."""
     try:
-        source = _parse(raw)
+        source = read_message(raw)
     except Exception:  # the parser is forgiving; this is a last resort
         source = email.message_from_string("\n\n")
     copy = _Copy(ctx, Scrubber(ctx.address_map, ctx.name_map), _content_ids(source, ctx))
@@ -412,35 +411,6 @@ def _placeholder() -> MIMEPart:
     new = MIMEPart(policy=_POLICY)
     new.set_content(_PLACEHOLDER, charset="utf-8")
     return new
-
-
-def _parse(raw: bytes) -> Message:
-    """The stored original exactly as ``email.message_from_bytes`` (compat32) reads it.
-
-    A single-part message is read as the parser reads it, header block and
-    all, except that the body is taken whole: the parser would hand it over
-    line by line (in Python) only to join the lines again. Anything else
-    (multipart, message/*, a header block without its blank line) is left
-    to the parser.
-    """
-    text = raw.decode("ascii", "surrogateescape")  # as BytesParser decodes it
-    end = _head_end(text)
-    if end is not None:
-        head = email.message_from_string(text[:end], policy=email.policy.compat32)
-        if head.get_content_maintype() not in ("multipart", "message"):
-            head.set_payload(text[end:])
-            return head
-    return email.message_from_bytes(raw, policy=email.policy.compat32)
-
-
-def _head_end(text: str) -> int | None:
-    """Where the body starts, after the blank line that ends the header block as the parser finds it; None without one."""
-    at = 0
-    while (line := _LINE.match(text, at)) is not None:
-        if not email.feedparser.headerRE.match(line.group()):
-            return line.end() if email.feedparser.NLCRE.match(line.group()) else None
-        at = line.end()
-    return None
 
 
 def _generate(part: MIMEPart) -> tuple[bytes, bytes]:
