@@ -5,9 +5,9 @@ the plain alternation scan; the word before a name against its regex;
 fold() against set-and-translate; the escape pattern against the
 alternation it was rewritten from; the address around an "@" against the
 character-by-character scan; the reading of a message (``relay.mime``, for
-intake's parse and the copy's) against the email package's parser; the writing of a leaf part against its
-generator, and the choice of 7bit against the email package's; single_line()
-against its slow path.
+intake's parse and the copy's) against the email package's parser; the
+writing of a leaf part against its generator, and the choice of 7bit
+against the email package's; single_line() against its slow path.
 """
 
 from __future__ import annotations
@@ -231,6 +231,10 @@ HEAD_CASES = [
     b"Content-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n--b--\n", b"Content-Type: message/rfc822\n\nSubject: y\n\nz",
     b"Content-Type: MESSAGE/delivery-status\n\nA: b\n\nC: d\n", b"Subject: \xff\xfe\r\n\r\n\xe9t\xe9\r\n",
     b"Subject: x\n\n\n\nbody\r\n.\r\n", b"Content-Type: text/plain\n\x85Subject: y\n\nbody",
+    # what relay.mime looks for before it takes a body whole: a type that may have parts, and one that cannot
+    b"Subject: a message\r\nMessage-ID: <m@x>\r\n\r\nbody\r\n", b"Message-ID: <m@x>\r\n\r\nbody\r\n",
+    b"Content-Type: Multipart/Alternative; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n",
+    b"Content-type: message /rfc822\n\nSubject: y\n\nz", b"Content-Type: multi\n part/mixed; boundary=b\n\n--b\n",
 ]
 
 
