@@ -150,6 +150,26 @@ class WriteLock:
         finally:
             self._threads.release()
 
+    def try_hold(self) -> bool:
+        """Take the lock only if no other thread or process holds it now; ``release`` gives it back."""
+        if not self._threads.acquire(blocking=False):
+            return False
+        try:
+            fcntl.flock(self._file(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._threads.release()
+            return False
+        except BaseException:
+            self._threads.release()
+            raise
+        return True
+
+    def release(self) -> None:
+        try:
+            fcntl.flock(self._file(), fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
     def _file(self) -> int:
         if self._fd is None or self._pid != os.getpid():  # a forked child opens its own
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -160,6 +180,10 @@ class WriteLock:
         if self._fd is not None and self._pid == os.getpid():
             os.close(self._fd)
         self._fd = None
+
+
+class StoreBusy(Exception):
+    """Another writer holds the store now (``Database.write_now``): the work waits its turn on a writer thread."""
 
 
 def _locked(error: OperationalError) -> bool:
@@ -194,6 +218,7 @@ class Database:
         self._lookup_conns: list[Connection] = []
         self._lookup_lock = threading.Lock()
         self._loop_conns: dict[int, Connection] = {}  # each event loop's lookup connection, by its thread
+        self._now_conns: dict[int, Connection] = {}  # each event loop's write connection (see write_now)
 
     @classmethod
     def from_url(cls, url: str, threads: int = 4) -> "Database":
@@ -224,6 +249,63 @@ class Database:
         """A Core transaction for plain row writes: what a ``transaction`` is, without the ORM Session."""
         with self.writing(), self.engine.begin() as connection:
             yield connection
+
+    @contextmanager
+    def write_now(self) -> Iterator[Connection]:
+        """A write transaction on this thread's own connection, only if the SQLite file can be written at once.
+
+        For the group-commit writer on the event loop (``BatchWriter``). It
+        raises ``StoreBusy`` instead of waiting when another thread or process
+        holds the write lock, or when SQLite's own lock (a writer that does not
+        take ours: a migration, another tool) is not free within
+        ``INLINE_BUSY_MS``; nothing has been written then. Commits on success.
+        """
+        lock = self.write_lock
+        if lock is None:
+            raise StoreBusy("write_now is for a SQLite file")
+        if not lock.try_hold():
+            raise StoreBusy("another writer holds the store")
+        try:
+            conn = self._now_connection()
+            try:
+                conn.begin()
+            except OperationalError as error:
+                self._drop_now(conn)
+                if _locked(error):
+                    raise StoreBusy("SQLite's lock is held by another writer") from error
+                raise
+            try:
+                yield conn
+                conn.commit()
+            except BaseException:
+                try:
+                    conn.rollback()
+                except Exception:  # noqa: BLE001 - the error that got here is the one to report
+                    self._drop_now(conn)
+                raise
+        finally:
+            lock.release()
+
+    def _now_connection(self) -> Connection:
+        thread = threading.get_ident()
+        conn = self._now_conns.get(thread)
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self.engine.connect()
+            # On the driver's connection: through SQLAlchemy the PRAGMA would begin (IMMEDIATE) a transaction.
+            conn.connection.driver_connection.execute(f"PRAGMA busy_timeout={INLINE_BUSY_MS}")
+            with self._lookup_lock:
+                self._now_conns[thread] = conn
+        return conn
+
+    def _drop_now(self, conn: Connection) -> None:
+        """Close a write connection that failed; the next write opens a fresh one."""
+        with self._lookup_lock:
+            self._now_conns = {t: c for t, c in self._now_conns.items() if c is not conn}
+        try:
+            conn.invalidate()
+            conn.close()
+        except Exception:  # noqa: BLE001 - it is being thrown away
+            pass
 
     def read_sync(self, work: Callable[[Session], T]) -> T:
         """Run read-only ``work``; anything it writes is rolled back."""
@@ -348,6 +430,8 @@ class Database:
         self._pool.shutdown(wait=True)
         with self._lookup_lock:
             conns, self._lookup_conns = self._lookup_conns, []
+            conns += self._now_conns.values()
+            self._now_conns = {}
         for conn in conns:
             conn.close()
         self.engine.dispose()

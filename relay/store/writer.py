@@ -7,6 +7,15 @@ message cannot fail its neighbours. Work comes in two shapes: ORM work that
 takes a ``Session`` (intake, moderation, the CLI) and plain row writes that
 take a Core ``Connection`` (queue claims, attempt records, lease renewals);
 a batch of row writes alone skips the Session altogether.
+
+On a SQLite file the batch is committed on the event loop that submitted
+it, once per turn of the loop, when the write lock is free at that moment
+(``Database.write_now``); a batch that finds it held goes to the writer
+thread, which waits its turn. Under load a writer thread shared the GIL
+with the loop and the CPU threads: measured in one process at 4 KB, its
+batches took 8 ms of wall time for 2 ms of CPU, and sessions waited a
+median of 20 ms for their commit. PostgreSQL always commits on the writer
+threads: its round trips to the server would stall the loop.
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ from typing import Any, Callable
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from relay.store.db import Database
+from relay.store.db import Database, StoreBusy
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +56,18 @@ class BatchWriter:
     server from holding up the next.
     """
 
-    def __init__(self, db: Database, max_batch: int = 64, threads: int | None = None) -> None:
+    def __init__(self, db: Database, max_batch: int = 64, threads: int | None = None,
+                 on_loop: bool | None = None) -> None:
         self._db = db
         self._max_batch = max_batch
         self._items: list[_Item] = []
         self._cond = threading.Condition()
         self._closed = False
         self.batches = 0  # commits made, for tests and benchmarks
+        self.loop_batches = 0  # of them, commits made on an event loop
+        # Commit on the loop when the store is free (a SQLite file only; see the module's docstring).
+        self.on_loop = db.write_lock is not None if on_loop is None else on_loop
+        self._turn: dict[asyncio.AbstractEventLoop, list[_Item]] = {}  # submitted on each loop since its last flush
         count = threads or (1 if db.dialect == "sqlite" else 3)
         self._threads = [
             threading.Thread(target=self._run, name=f"store-writer-{n}", daemon=True) for n in range(count)
@@ -71,13 +85,31 @@ class BatchWriter:
 
     async def _enqueue(self, work: Callable[[Any], Any], rows: bool) -> Any:
         loop = asyncio.get_running_loop()
-        future = loop.create_future()
+        item = _Item(work, loop.create_future(), loop, rows)
+        if self._closed:
+            raise RuntimeError("the store writer is closed")
+        if self.on_loop:
+            turn = self._turn.setdefault(loop, [])
+            turn.append(item)
+            if len(turn) == 1:  # the first of this turn: what the other sessions hand in meanwhile joins it
+                loop.call_soon(self._flush, loop)
+        else:
+            self._to_threads([item])
+        return await item.future
+
+    def _to_threads(self, items: list[_Item]) -> None:
         with self._cond:
             if self._closed:
-                raise RuntimeError("the store writer is closed")
-            self._items.append(_Item(work, future, loop, rows))
+                _settle([(item, None, RuntimeError("the store writer is closed")) for item in items])
+                return
+            self._items.extend(items)
             self._cond.notify()
-        return await future
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On the loop: commit what its sessions handed in since the last flush, in batches of ``max_batch``."""
+        items = self._turn.pop(loop, [])
+        for start in range(0, len(items), self._max_batch):
+            self._commit(items[start:start + self._max_batch], self._apply_now)
 
     def close(self) -> None:
         with self._cond:
@@ -94,11 +126,14 @@ class BatchWriter:
                 if not self._items and self._closed:
                     return
                 batch, self._items = self._items[: self._max_batch], self._items[self._max_batch :]
-            self._commit(batch)
+            self._commit(batch, self._apply)
 
-    def _commit(self, batch: list[_Item]) -> None:
+    def _commit(self, batch: list[_Item], apply: Callable[[list[_Item]], list[Any]]) -> None:
         try:
-            results = self._apply(batch)
+            results = apply(batch)
+        except StoreBusy:  # only on the loop, before anything was written: the threads wait for the lock
+            self._to_threads(batch)
+            return
         except Exception:
             if len(batch) == 1:
                 log.exception("store write failed")
@@ -106,25 +141,43 @@ class BatchWriter:
                 return
             # Find the culprit: commit each alone.
             for item in batch:
-                self._commit([item])
+                self._commit([item], apply)
             return
         with self._cond:
             self.batches += 1
+            if apply == self._apply_now:
+                self.loop_batches += 1
         _settle([(item, result, None) for item, result in zip(batch, results)])
 
     def _apply(self, batch: list[_Item]) -> list[Any]:
+        """On a writer thread: wait for the write lock, then commit the batch."""
         if all(item.rows for item in batch):
             with self._db.rows() as connection:
                 return [item.work(connection) for item in batch]
         with self._db.transaction() as session:
-            results = []
-            for item in batch:
-                if item.rows:
-                    session.flush()  # row work sees what earlier ORM work in this batch wrote
-                    results.append(item.work(session.connection()))
-                else:
-                    results.append(item.work(session))
-            return results
+            return _in_session(batch, session)
+
+    def _apply_now(self, batch: list[_Item]) -> list[Any]:
+        """On the loop: commit the batch now, or raise ``StoreBusy`` having written nothing."""
+        with self._db.write_now() as connection:
+            if all(item.rows for item in batch):
+                return [item.work(connection) for item in batch]
+            with Session(bind=connection, expire_on_commit=False) as session:
+                results = _in_session(batch, session)
+                session.flush()
+                return results
+
+
+def _in_session(batch: list[_Item], session: Session) -> list[Any]:
+    """Each item's work in order, in one Session; row work sees what earlier ORM work in the batch wrote."""
+    results = []
+    for item in batch:
+        if item.rows:
+            session.flush()
+            results.append(item.work(session.connection()))
+        else:
+            results.append(item.work(session))
+    return results
 
 
 def _settle(outcomes: list[tuple[_Item, Any, BaseException | None]]) -> None:
@@ -143,7 +196,17 @@ def _settle(outcomes: list[tuple[_Item, Any, BaseException | None]]) -> None:
                 item.future.set_result(result)
 
     for loop, group in by_loop.items():
+        if _running(loop):  # committed on this very loop: answer now, not a turn of the loop later
+            apply(group)
+            continue
         try:
             loop.call_soon_threadsafe(apply, group)
         except RuntimeError:  # the loop has closed; nobody is waiting any more
             pass
+
+
+def _running(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:  # a writer thread: no loop runs here
+        return False

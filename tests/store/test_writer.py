@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 import time
 
@@ -20,7 +21,8 @@ from tests.store.test_store import START, _message_with_deliveries, enrol
 
 @pytest.fixture
 def writer(db):
-    batch_writer = BatchWriter(db, threads=1)  # one thread, so what waits behind it is one batch
+    # The writer threads' batching: PostgreSQL's path, and SQLite's when another writer holds the lock.
+    batch_writer = BatchWriter(db, threads=1, on_loop=False)  # one thread, so what waits behind it is one batch
     yield batch_writer
     batch_writer.close()
 
@@ -151,3 +153,123 @@ def test_writers_sharing_a_sqlite_file_queue_on_its_lock_past_the_busy_timeout(t
     assert outcome == {"ok": True}
     first.close()
     second.close()
+
+
+# On a SQLite file the writer commits on the loop that submitted the work, when the store is free at once.
+
+
+@pytest.fixture
+def file_db(sqlite_url):
+    database = Database.from_url(sqlite_url)
+    schema.upgrade(database.engine)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def loop_writer(file_db):
+    batch_writer = BatchWriter(file_db)
+    assert batch_writer.on_loop  # a SQLite file's default
+    yield batch_writer
+    batch_writer.close()
+
+
+async def test_on_a_sqlite_file_the_work_of_one_turn_of_the_loop_is_one_commit_made_on_the_loop(file_db, loop_writer):
+    ids = queued_deliveries(file_db, 6)
+    mentor = enrol(file_db, "m@example.com", "mentor")
+    on_loop = threading.get_ident()
+    threads = []
+
+    def claim(connection, n):
+        threads.append(threading.get_ident())
+        return queue.claim_due(connection, START, f"w{n}", 2)
+
+    def accept(session):
+        threads.append(threading.get_ident())
+        return messages.insert_message(session, program_id=1, sender_id=mentor.id, received_at=START, raw=b"new")
+
+    before = loop_writer.batches
+    *taken, accepted = await asyncio.gather(
+        *(loop_writer.submit_rows(lambda c, n=n: claim(c, n)) for n in range(3)), loop_writer.submit(accept)
+    )
+    assert loop_writer.batches == before + 1 and loop_writer.loop_batches == 1
+    assert threads == [on_loop] * 4
+    assert sorted(i for group in taken for i in group) == sorted(ids)  # each copy claimed once
+    # Committed before the answers came: another connection sees all of it.
+    with file_db.engine.connect() as other:
+        assert other.execute(select(Message.id).where(Message.id == accepted)).scalar_one() == accepted
+        claimed = other.execute(select(Delivery.claimed_by).where(Delivery.id.in_(ids))).scalars().all()
+    assert sorted(claimed) == ["w0", "w0", "w1", "w1", "w2", "w2"]
+
+
+async def test_on_the_loop_a_failing_piece_of_work_fails_alone(file_db, loop_writer):
+    (delivery_id,) = queued_deliveries(file_db, 1)
+    mentor = enrol(file_db, "m@example.com", "mentor")
+
+    def accept(session):
+        return messages.insert_message(session, program_id=1, sender_id=mentor.id, received_at=START, raw=b"new")
+
+    def broken(connection):
+        connection.execute(text("INSERT INTO no_such_table VALUES (1)"))
+
+    accepted, failed, claimed = await asyncio.gather(
+        loop_writer.submit(accept), loop_writer.submit_rows(broken),
+        loop_writer.submit_rows(lambda c: queue.claim_due(c, START, "w", 5)), return_exceptions=True,
+    )
+    assert isinstance(failed, Exception) and "no_such_table" in str(failed)
+    assert isinstance(accepted, int) and claimed == [delivery_id]
+    assert file_db.run_sync(lambda s: s.get(Message, accepted)) is not None
+    assert file_db.run_sync(lambda s: s.get(Delivery, delivery_id).status) == "sending"
+    # The connection the failure rolled back is fit for the next turn.
+    assert await loop_writer.submit_rows(lambda c: queue.claim_due(c, START, "w", 5)) == []
+
+
+async def _held_until_released(loop_writer, file_db, hold_store) -> None:
+    """What is submitted while another writer holds the store waits on a writer thread, is kept, and commits after."""
+    (delivery_id,) = queued_deliveries(file_db, 1)
+    holding, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=hold_store, args=(holding, release))
+    holder.start()
+    try:
+        assert await asyncio.to_thread(holding.wait, 10)
+        claim = asyncio.ensure_future(loop_writer.submit_rows(lambda c: queue.claim_due(c, START, "w", 5)))
+        for _ in range(40):  # the loop is never stalled: it keeps turning while the claim waits
+            await asyncio.sleep(0.01)
+        assert not claim.done() and loop_writer.loop_batches == 0
+    finally:
+        release.set()
+    assert await claim == [delivery_id]
+    await asyncio.to_thread(holder.join, 10)
+    assert loop_writer.loop_batches == 0  # committed by the writer thread, once the store was free
+    assert file_db.run_sync(lambda s: s.get(Delivery, delivery_id).claimed_by) == "w"
+
+
+async def test_while_another_relay_process_writes_the_batch_waits_its_turn_on_the_writer_thread(
+        sqlite_url, file_db, loop_writer):
+    other = Database.from_url(sqlite_url)  # stands for another relay process: same file, same lock file
+
+    def hold_store(holding, release):
+        with other.transaction() as session:
+            session.execute(text("CREATE TABLE held (n INTEGER)"))
+            holding.set()
+            release.wait(10)
+
+    try:
+        await _held_until_released(loop_writer, file_db, hold_store)
+    finally:
+        other.close()
+
+
+async def test_a_writer_that_skips_the_relays_lock_sends_the_batch_to_the_writer_thread(file_db, loop_writer):
+    path = file_db.engine.url.database
+
+    def hold_store(holding, release):  # a tool writing the file directly: SQLite's own lock only
+        raw = sqlite3.connect(path, isolation_level=None)
+        raw.execute("BEGIN IMMEDIATE")
+        raw.execute("CREATE TABLE held (n INTEGER)")
+        holding.set()
+        release.wait(10)
+        raw.execute("COMMIT")
+        raw.close()
+
+    await _held_until_released(loop_writer, file_db, hold_store)
