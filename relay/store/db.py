@@ -183,7 +183,16 @@ class WriteLock:
 
 
 class StoreBusy(Exception):
-    """Another writer holds the store now (``Database.write_now``): the work waits its turn on a writer thread."""
+    """Another writer holds the store now (``Database.write_now``); nothing was written.
+
+    ``soon``: the holder is another relay writer (a thread or process taking
+    the relay's lock), whose transactions are short, so trying again on the
+    loop's next turn is worth it; otherwise the work waits on a writer thread.
+    """
+
+    def __init__(self, reason: str, soon: bool = False) -> None:
+        super().__init__(reason)
+        self.soon = soon
 
 
 def _locked(error: OperationalError) -> bool:
@@ -264,7 +273,7 @@ class Database:
         if lock is None:
             raise StoreBusy("write_now is for a SQLite file")
         if not lock.try_hold():
-            raise StoreBusy("another writer holds the store")
+            raise StoreBusy("another writer holds the store", soon=True)
         try:
             conn = self._now_connection()
             try:

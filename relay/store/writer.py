@@ -35,6 +35,11 @@ from relay.store.db import Database, StoreBusy
 
 log = logging.getLogger(__name__)
 
+# Turns of the event loop a batch waits for another relay writer to let the
+# lock go before it goes to the writer thread (a turn takes about as long as
+# one of their commits under load; idle, a few turns pass in microseconds).
+LOOP_TRIES = 4
+
 Work = Callable[[Session], Any]
 RowWork = Callable[[Connection], Any]
 
@@ -105,11 +110,27 @@ class BatchWriter:
             self._items.extend(items)
             self._cond.notify()
 
-    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
-        """On the loop: commit what its sessions handed in since the last flush, in batches of ``max_batch``."""
+    def _flush(self, loop: asyncio.AbstractEventLoop, tries: int = 1) -> None:
+        """On the loop: commit what its sessions handed in since the last flush, in batches of ``max_batch``.
+
+        While another relay writer holds the lock, the batch waits for the
+        loop's next turn (gathering what that turn hands in), ``LOOP_TRIES``
+        turns at most; then, or when something else holds SQLite's lock, it
+        goes to the writer thread.
+        """
         items = self._turn.pop(loop, [])
         for start in range(0, len(items), self._max_batch):
-            self._commit(items[start:start + self._max_batch], self._apply_now)
+            batch = items[start:start + self._max_batch]
+            try:
+                self._commit(batch, self._apply_now)
+            except StoreBusy as busy:
+                rest = batch + items[start + self._max_batch:]
+                if busy.soon and tries < LOOP_TRIES:
+                    self._turn[loop] = rest + self._turn.get(loop, [])
+                    loop.call_soon(self._flush, loop, tries + 1)
+                else:
+                    self._to_threads(rest)
+                return
 
     def close(self) -> None:
         with self._cond:
@@ -128,10 +149,12 @@ class BatchWriter:
                 batch, self._items = self._items[: self._max_batch], self._items[self._max_batch :]
             self._commit(batch, self._apply)
 
-    def _commit(self, batch: list[_Item], apply: Callable[[list[_Item]], list[Any]]) -> None:
+    def _commit(self, batch: list[_Item], apply: Callable[[list[_Item]], list[Any]], alone: bool = False) -> None:
         try:
             results = apply(batch)
-        except StoreBusy:  # only on the loop, before anything was written: the threads wait for the lock
+        except StoreBusy:  # only on the loop, before anything was written
+            if not alone:
+                raise  # _flush decides: the loop's next turn or the writer thread
             self._to_threads(batch)
             return
         except Exception:
@@ -141,7 +164,7 @@ class BatchWriter:
                 return
             # Find the culprit: commit each alone.
             for item in batch:
-                self._commit([item], apply)
+                self._commit([item], apply, alone=True)
             return
         with self._cond:
             self.batches += 1

@@ -273,3 +273,18 @@ async def test_a_writer_that_skips_the_relays_lock_sends_the_batch_to_the_writer
         raw.close()
 
     await _held_until_released(loop_writer, file_db, hold_store)
+
+
+async def test_a_batch_that_finds_another_relay_writing_tries_again_on_the_loops_next_turn(
+        sqlite_url, file_db, loop_writer):
+    (delivery_id,) = queued_deliveries(file_db, 1)
+    other = Database.from_url(sqlite_url)  # another relay process, in the middle of its own commit
+    try:
+        assert other.write_lock.try_hold()
+        claim = asyncio.ensure_future(loop_writer.submit_rows(lambda c: queue.claim_due(c, START, "w", 5)))
+        await asyncio.sleep(0)  # the claim is handed in; the loop's flush comes next
+        asyncio.get_running_loop().call_soon(other.write_lock.release)  # the other commit ends after that flush
+        assert await claim == [delivery_id]
+        assert loop_writer.loop_batches == 1  # committed on the loop, one turn later
+    finally:
+        other.close()
