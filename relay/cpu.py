@@ -7,10 +7,13 @@ parse of a 4 KB message (0.2 ms of CPU) waited a median of 12 ms for its
 thread, and so did its policy verdict (0.4 ms). Work on a large input
 (long texts, where the policy's scans and the masking take milliseconds)
 still goes to the executor, so one big message cannot stall the other
-sessions. Only pure-Python work belongs here: a call that releases the
-GIL (OpenSSL signing, hashing a large buffer) made on the loop leaves the
-loop waiting up to a switch interval (5 ms) to take the GIL back from a
-busy thread, so the outbound worker signs on its own threads.
+sessions. A call that releases the GIL (OpenSSL signing, hashing a large
+buffer) made on the loop leaves the loop waiting up to a switch interval
+(5 ms) to take the GIL back from a busy thread; with the store's SQLite
+commits on the loop as well (``relay.store.writer``), no thread is busy
+while a small copy is signed, so the outbound worker masks and signs small
+copies here too (at 4 KB with two processes: 1.2-1.9x the throughput, and
+a p99 of 38-41 ms instead of 60-101, against its own threads in the same run).
 """
 
 from __future__ import annotations
