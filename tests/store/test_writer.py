@@ -159,14 +159,6 @@ def test_writers_sharing_a_sqlite_file_queue_on_its_lock_past_the_busy_timeout(t
 
 
 @pytest.fixture
-def file_db(sqlite_url):
-    database = Database.from_url(sqlite_url)
-    schema.upgrade(database.engine)
-    yield database
-    database.close()
-
-
-@pytest.fixture
 def loop_writer(file_db):
     batch_writer = BatchWriter(file_db)
     assert batch_writer.on_loop  # a SQLite file's default
