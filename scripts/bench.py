@@ -15,7 +15,9 @@ load (20 concurrent SMTP sessions, one recipient per message) against:
             when the package is not installed)
 
 and, at 4 KB with one process, one pair's throughput in a program of 1,000
-participants against a program of two (`program`).
+participants against a program of two (`program`), and what large messages
+do to small ones beside them (`mixed`): on one relay process, 18 sessions of
+4 KB alone, then the same 18 while 2 more sessions send 64 KB.
 
 The load generator is the same for every target: scripts/bench_load.py, a
 hand-written asyncio SMTP client in its own process (no client library, no
@@ -69,7 +71,8 @@ from bench_sink import Counter
 from bench_sink import start as start_sink
 
 HERE = Path(__file__).resolve().parent
-TARGETS = ("bare", "sqlite", "relay", "relay2", "postfix", "program")
+TARGETS = ("bare", "sqlite", "relay", "relay2", "postfix", "program", "mixed")
+CASES = ("program", "mixed")  # run once, after the sizes
 MARKER, WARM = "bench-msg-", "bench-warm-"
 
 
@@ -204,6 +207,31 @@ class Bench:
             await asyncio.to_thread(instance.stop)
             instance.remove()
 
+    async def mixed(self, large_sessions: int = 2) -> dict:
+        """Small messages' latency on one relay process alone, then beside sessions sending 64 KB."""
+        small_args = argparse.Namespace(**{**vars(self.args), "sessions": self.args.sessions - large_sessions})
+        large_args = argparse.Namespace(**{**vars(self.args), "sessions": large_sessions})
+        messages = self.args.messages
+        data = Path(tempfile.mkdtemp(prefix="relay-mixed-", dir=self.workdir))
+        with bench_relay.fresh_store(self.args.database_url) as url:
+            env = bench_relay.relay_env(data, self.sink_port, url)
+            alias = await asyncio.to_thread(bench_relay.prepare, env, data, 0)
+            process = await asyncio.to_thread(bench_relay.start, env, data, 1)
+            try:
+                port = await read_port(process, bench_relay.listening_port)
+                await self.warm(port, alias, 4096, delivers=True)
+                alone = await run_load(port, alias, small_args, messages, 4096, MARKER)
+                small, large = await asyncio.gather(
+                    run_load(port, alias, small_args, messages, 4096, MARKER),
+                    run_load(port, alias, large_args, max(1, messages // 10), 65536, MARKER),
+                )
+                return {"small_sessions": small_args.sessions, "large_sessions": large_sessions,
+                        "alone": alone, "small": small, "large": large}
+            except Exception as error:
+                raise RuntimeError(f"{error}\n{bench_relay.log_tail(data)}") from error
+            finally:
+                await asyncio.to_thread(stop, process)
+
     async def program(self) -> dict:
         """One pair's throughput in a program of ``--program-size`` participants against a program of two."""
         small = await self.relay(4096, 1, self.args.program_messages)
@@ -240,7 +268,7 @@ async def main(args) -> dict:
         with tempfile.TemporaryDirectory(prefix="relay-bench-") as tmp:
             bench = Bench(args, Path(tmp), counter, sink_port)
             for size in args.sizes:
-                targets = [t for t in TARGETS if t in args.targets and t != "program"]
+                targets = [t for t in TARGETS if t in args.targets and t not in CASES]
                 rounds: dict[str, list] = {t: [] for t in targets}
                 for number in range(1, args.rounds + 1):
                     for target in targets:
@@ -254,6 +282,12 @@ async def main(args) -> dict:
                     results["program"] = await bench.program()
                 except Exception as error:  # noqa: BLE001
                     results["program"] = f"failed: {error}"
+            if "mixed" in args.targets:
+                print("… mixed: 4 KB alone, then beside 64 KB", file=sys.stderr, flush=True)
+                try:
+                    results["mixed"] = await bench.mixed()
+                except Exception as error:  # noqa: BLE001
+                    results["mixed"] = f"failed: {error}"
     finally:
         sink.close()
     return results

@@ -138,6 +138,22 @@ def program_lines(program) -> list[str]:
     ]
 
 
+def mixed_lines(mixed) -> list[str]:
+    if not isinstance(mixed, dict):
+        return [f"mixed: {mixed}"]
+    alone, small, large = mixed["alone"], mixed["small"], mixed["large"]
+    return [
+        f"large beside small (1 process): {mixed['small_sessions']} sessions of 4 KB alone, then beside "
+        f"{mixed['large_sessions']} sessions of 64 KB:",
+        f"  4 KB alone: {alone['per_second']:,.1f} msg/s, median {cell(alone['median_ms'])} / "
+        f"p99 {cell(alone['p99_ms'])} ms",
+        f"  4 KB beside 64 KB: {small['per_second']:,.1f} msg/s, median {cell(small['median_ms'])} / "
+        f"p99 {cell(small['p99_ms'])} ms = {ratio(small['p99_ms'], alone['p99_ms'])} the p99 alone",
+        f"  64 KB: {large['per_second']:,.1f} msg/s, median {cell(large['median_ms'])} / "
+        f"p99 {cell(large['p99_ms'])} ms",
+    ]
+
+
 def report(results: dict, args) -> None:
     print(f"{results['date']}, {results['machine']}, {results['sessions']} sessions on loopback")
     print("ratios: throughput as target ÷ reference (higher is better), latency and CPU as target ÷ reference "
@@ -157,6 +173,9 @@ def report(results: dict, args) -> None:
     if "program" in results:
         print()
         print("\n".join(program_lines(results["program"])))
+    if "mixed" in results:
+        print()
+        print("\n".join(mixed_lines(results["mixed"])))
     if getattr(args, "markdown", False):
         print()
         print(markdown_table(results))
