@@ -40,7 +40,7 @@ machine, and turns spread such moments over every target. Nothing is
 asserted. Loopback only; everything runs in temporary directories removed at
 the end.
 
-    make bench                                   # everything: 2,000 messages at 4 KB, 500 at 64 KB (~1.5 min)
+    make bench                                   # everything: 2,000 messages at 4 KB, 500 at 64 KB (~2 min)
     make bench BENCH_ARGS="--quick"              # a smoke run (~1 min)
     make bench BENCH_ARGS="--quick --targets bare,relay,postfix --sizes 4096"
     python scripts/bench.py --targets relay,postfix --sizes 4096 --messages 4000 --json out.json
