@@ -201,6 +201,15 @@ def _locked(error: OperationalError) -> bool:
     return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
+def _throw_away(conn: Connection) -> None:
+    """Close a connection that failed, so the pool never hands it out again (the next use opens a fresh one)."""
+    try:
+        conn.invalidate()
+        conn.close()
+    except Exception:  # noqa: BLE001 - it is being thrown away
+        pass
+
+
 def write_lock_for(engine: Engine) -> WriteLock | None:
     """The file lock for a SQLite file database; none for PostgreSQL or an in-memory SQLite."""
     if engine.dialect.name != "sqlite":
@@ -279,7 +288,7 @@ class Database:
             try:
                 conn.begin()
             except OperationalError as error:
-                self._drop_now(conn)
+                self._roll_back_now(conn)
                 if _locked(error):
                     raise StoreBusy("SQLite's lock is held by another writer") from error
                 raise
@@ -287,10 +296,7 @@ class Database:
                 yield conn
                 conn.commit()
             except BaseException:
-                try:
-                    conn.rollback()
-                except Exception:  # noqa: BLE001 - the error that got here is the one to report
-                    self._drop_now(conn)
+                self._roll_back_now(conn)
                 raise
         finally:
             lock.release()
@@ -306,15 +312,14 @@ class Database:
                 self._now_conns[thread] = conn
         return conn
 
-    def _drop_now(self, conn: Connection) -> None:
-        """Close a write connection that failed; the next write opens a fresh one."""
-        with self._lookup_lock:
-            self._now_conns = {t: c for t, c in self._now_conns.items() if c is not conn}
+    def _roll_back_now(self, conn: Connection) -> None:
+        """After a failed write: roll back, keeping the connection; one that cannot roll back is thrown away."""
         try:
-            conn.invalidate()
-            conn.close()
-        except Exception:  # noqa: BLE001 - it is being thrown away
-            pass
+            conn.rollback()
+        except Exception:  # noqa: BLE001 - the error that got here is the one to report
+            with self._lookup_lock:
+                self._now_conns = {t: c for t, c in self._now_conns.items() if c is not conn}
+            _throw_away(conn)
 
     def read_sync(self, work: Callable[[Session], T]) -> T:
         """Run read-only ``work``; anything it writes is rolled back."""
@@ -374,11 +379,7 @@ class Database:
         with self._lookup_lock:
             if conn in self._lookup_conns:
                 self._lookup_conns.remove(conn)
-        try:
-            conn.invalidate()
-            conn.close()
-        except Exception:  # noqa: BLE001 - it is being thrown away
-            pass
+        _throw_away(conn)
 
     async def lookup(self, work: Callable[[Connection], T]) -> T:
         """``lookup_sync`` for the event loop (RCPT and DATA reads, a copy's context).

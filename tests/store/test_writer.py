@@ -265,6 +265,9 @@ async def test_a_writer_that_skips_the_relays_lock_sends_the_batch_to_the_writer
         raw.close()
 
     await _held_until_released(loop_writer, file_db, hold_store)
+    # The loop's connection came through the refused BEGIN fit for use: the next turn commits there.
+    assert await loop_writer.submit_rows(lambda c: queue.claim_due(c, START, "w", 5)) == []
+    assert loop_writer.loop_batches == 1
 
 
 async def test_a_batch_that_finds_another_relay_writing_tries_again_on_the_loops_next_turn(
