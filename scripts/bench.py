@@ -59,6 +59,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -178,20 +179,25 @@ class Bench:
         finally:
             await asyncio.to_thread(stop, process)
 
-    async def relay(self, size: int, processes: int, messages: int, crowd: int = 0, profile: str = "") -> dict:
-        data = Path(tempfile.mkdtemp(prefix=f"relay-p{processes}-{size}-", dir=self.workdir))
+    @asynccontextmanager
+    async def serving(self, name: str, processes: int, crowd: int = 0):
+        """A relay on a fresh store and data directory: (its pid, its port, the alias to write to); stopped after."""
+        data = Path(tempfile.mkdtemp(prefix=f"relay-{name}-", dir=self.workdir))
         with bench_relay.fresh_store(self.args.database_url) as url:
             env = bench_relay.relay_env(data, self.sink_port, url)
             alias = await asyncio.to_thread(bench_relay.prepare, env, data, crowd)
             process = await asyncio.to_thread(bench_relay.start, env, data, processes)
             try:
                 port = await read_port(process, bench_relay.listening_port)
-                return await self.measure(process.pid, port, alias, size, messages, delivers=True,
-                                          profile=profile)
+                yield process.pid, port, alias
             except Exception as error:
                 raise RuntimeError(f"{error}\n{bench_relay.log_tail(data)}") from error
             finally:
                 await asyncio.to_thread(stop, process)
+
+    async def relay(self, size: int, processes: int, messages: int, crowd: int = 0, profile: str = "") -> dict:
+        async with self.serving(f"p{processes}-{size}", processes, crowd) as (pid, port, alias):
+            return await self.measure(pid, port, alias, size, messages, delivers=True, profile=profile)
 
     async def postfix(self, size: int) -> dict:
         instance = bench_postfix.PrivatePostfix(self.sink_port)
@@ -212,25 +218,15 @@ class Bench:
         small_args = argparse.Namespace(**{**vars(self.args), "sessions": self.args.sessions - large_sessions})
         large_args = argparse.Namespace(**{**vars(self.args), "sessions": large_sessions})
         messages = self.args.messages
-        data = Path(tempfile.mkdtemp(prefix="relay-mixed-", dir=self.workdir))
-        with bench_relay.fresh_store(self.args.database_url) as url:
-            env = bench_relay.relay_env(data, self.sink_port, url)
-            alias = await asyncio.to_thread(bench_relay.prepare, env, data, 0)
-            process = await asyncio.to_thread(bench_relay.start, env, data, 1)
-            try:
-                port = await read_port(process, bench_relay.listening_port)
-                await self.warm(port, alias, 4096, delivers=True)
-                alone = await run_load(port, alias, small_args, messages, 4096, MARKER)
-                small, large = await asyncio.gather(
-                    run_load(port, alias, small_args, messages, 4096, MARKER),
-                    run_load(port, alias, large_args, max(1, messages // 10), 65536, MARKER),
-                )
-                return {"small_sessions": small_args.sessions, "large_sessions": large_sessions,
-                        "alone": alone, "small": small, "large": large}
-            except Exception as error:
-                raise RuntimeError(f"{error}\n{bench_relay.log_tail(data)}") from error
-            finally:
-                await asyncio.to_thread(stop, process)
+        async with self.serving("mixed", 1) as (_, port, alias):
+            await self.warm(port, alias, 4096, delivers=True)
+            alone = await run_load(port, alias, small_args, messages, 4096, MARKER)
+            small, large = await asyncio.gather(
+                run_load(port, alias, small_args, messages, 4096, MARKER),
+                run_load(port, alias, large_args, max(1, messages // 10), 65536, MARKER),
+            )
+        return {"small_sessions": small_args.sessions, "large_sessions": large_sessions,
+                "alone": alone, "small": small, "large": large}
 
     async def program(self) -> dict:
         """One pair's throughput in a program of ``--program-size`` participants against a program of two."""

@@ -142,15 +142,16 @@ def mixed_lines(mixed) -> list[str]:
     if not isinstance(mixed, dict):
         return [f"mixed: {mixed}"]
     alone, small, large = mixed["alone"], mixed["small"], mixed["large"]
+
+    def load(result: dict) -> str:
+        return f"{result['per_second']:,.1f} msg/s, median {cell(result['median_ms'])} / p99 {cell(result['p99_ms'])} ms"
+
     return [
         f"large beside small (1 process): {mixed['small_sessions']} sessions of 4 KB alone, then beside "
         f"{mixed['large_sessions']} sessions of 64 KB:",
-        f"  4 KB alone: {alone['per_second']:,.1f} msg/s, median {cell(alone['median_ms'])} / "
-        f"p99 {cell(alone['p99_ms'])} ms",
-        f"  4 KB beside 64 KB: {small['per_second']:,.1f} msg/s, median {cell(small['median_ms'])} / "
-        f"p99 {cell(small['p99_ms'])} ms = {ratio(small['p99_ms'], alone['p99_ms'])} the p99 alone",
-        f"  64 KB: {large['per_second']:,.1f} msg/s, median {cell(large['median_ms'])} / "
-        f"p99 {cell(large['p99_ms'])} ms",
+        f"  4 KB alone: {load(alone)}",
+        f"  4 KB beside 64 KB: {load(small)} = {ratio(small['p99_ms'], alone['p99_ms'])} the p99 alone",
+        f"  64 KB: {load(large)}",
     ]
 
 
