@@ -125,7 +125,10 @@ def program_lines(program) -> list[str]:
     if not isinstance(program, dict):
         return [f"program size: {program}"]
     two, large, n = program["two"], program["large"], program["participants"]
-    return [
+    for name, result in (("program of two", two), (f"program of {n:,}", large)):
+        if not isinstance(result, dict):
+            return [f"program size: {name}: {result}"]
+    lines = [
         f"one pair in a program of {n:,} participants against a program of two (4 KB, 1 process, "
         f"{two['accepted']:,} messages each):",
         f"  accepted: {large['per_second']:,.1f} against {two['per_second']:,.1f} msg/s = "
@@ -136,6 +139,11 @@ def program_lines(program) -> list[str]:
         f"last copy {lag(large)} against {lag(two)} after the load; "
         f"CPU {cell(large['cpu_ms_per_msg'])} against {cell(two['cpu_ms_per_msg'])} ms/msg",
     ]
+    if large.get("rounds") and two.get("rounds"):
+        turns = " / ".join(f"{cell(a)} against {cell(b)}" if isinstance(a, float) and isinstance(b, float) else "failed"
+                           for a, b in zip(large["rounds"], two["rounds"]))
+        lines.append(f"  rounds accepted at {turns} msg/s; each program shows its median round")
+    return lines
 
 
 def mixed_lines(mixed) -> list[str]:

@@ -72,6 +72,20 @@ def test_rounds_keep_the_whole_round_with_the_median_rate():
     assert report.median_round([runs[1]]) == runs[1] and "rounds" not in report.median_round([runs[1]])
 
 
+def test_the_program_case_shows_its_median_rounds_and_says_when_one_side_failed():
+    report = script("bench_report")
+    run = {"per_second": 300.0, "p99_ms": 30.0, "accepted": 200, "delivered_per_second": 280.0,
+           "cpu_ms_per_msg": 2.5, "delivery_complete": True, "delivery_lag_s": 0.1}
+    two = report.median_round([dict(run, per_second=rate) for rate in (400.0, 380.0, 420.0)])
+    large = report.median_round([dict(run, per_second=rate) for rate in (360.0, 300.0, 390.0)])
+    lines = report.program_lines({"participants": 1000, "two": two, "large": large})
+    assert "360.0 against 400.0 msg/s = 0.90×" in lines[1]
+    assert lines[-1] == ("  rounds accepted at 360.0 against 400.0 / 300.0 against 380.0 / 390.0 against 420.0 "
+                         "msg/s; each program shows its median round")
+    failed = report.program_lines({"participants": 1000, "two": two, "large": "failed: no port"})
+    assert failed == ["program size: program of 1,000: failed: no port"]
+
+
 def test_profile_summary_groups_inclusive_time_by_module():
     profile = script("bench_profile")
     stacks = [
